@@ -1,0 +1,374 @@
+// Package config reads zaqar.conf-style INI files (oslo.config format) with
+// Zaqar's section and option names into one Config value. Sections we do not
+// own are kept for compatibility; an unknown option in a section we own is a
+// start-up error naming the file, section and key.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Listen is a bind address and port.
+type Listen struct {
+	Bind string
+	Port int
+}
+
+// Addr is host:port for net.Listen.
+func (l Listen) Addr() string { return fmt.Sprintf("%s:%d", l.Bind, l.Port) }
+
+// Config is the whole server configuration.
+type Config struct {
+	Files []string // where it was read from, for messages
+
+	AuthStrategy   string // "" or "keystone"
+	AdminMode      bool
+	Pooling        bool
+	Unreliable     bool
+	EnableChecksum bool
+	Debug          bool
+
+	Transport       string // wsgi
+	MessageStore    string // embedded (default), memory; later redis, mongodb
+	ManagementStore string
+
+	WSGI      Listen
+	WebSocket Listen
+
+	Limits zaqar.Limits
+
+	// Stores maps a driver name to its [drivers:message_store:<name>] options.
+	Stores map[string]map[string]string
+
+	MessagePipeline []string
+	SignedURLKey    string
+
+	// Ignored lists options accepted for compatibility that have no effect,
+	// so start-up can say so once.
+	Ignored []string
+}
+
+// Default returns a runnable setup: embedded store under ./data, no auth,
+// 127.0.0.1:8888.
+func Default() Config {
+	return Config{
+		Transport:       "wsgi",
+		MessageStore:    "embedded",
+		ManagementStore: "embedded",
+		WSGI:            Listen{Bind: "127.0.0.1", Port: 8888},
+		WebSocket:       Listen{Bind: "127.0.0.1", Port: 9000},
+		Limits:          zaqar.DefaultLimits(),
+		Stores: map[string]map[string]string{
+			"embedded": {"path": filepath.Join("data", "zaqar.db")},
+		},
+	}
+}
+
+// StoreOption returns option key of the message store driver.
+func (c Config) StoreOption(key string) string { return c.Stores[c.MessageStore][key] }
+
+// option is one known key of a section we own: how to apply it to Config.
+type option func(c *Config, v string) error
+
+// ignored accepts an option that exists in Zaqar or oslo but has no effect here.
+func ignored(*Config, string) error { return nil }
+
+func str(dst func(*Config) *string) option {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func boolean(dst func(*Config) *bool) option {
+	return func(c *Config, v string) error {
+		b, err := parseBool(v)
+		*dst(c) = b
+		return err
+	}
+}
+
+func integer(dst func(*Config) *int) option {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func bytesOpt(dst func(*Config) *int64) option {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func seconds(dst func(*Config) *time.Duration) option {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer number of seconds: %q", v)
+		}
+		*dst(c) = time.Duration(n) * time.Second
+		return nil
+	}
+}
+
+func list(dst func(*Config) *[]string) option {
+	return func(c *Config, v string) error {
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*dst(c) = out
+		return nil
+	}
+}
+
+// oslo.config booleans.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on", "t", "y":
+		return true, nil
+	case "false", "0", "no", "off", "f", "n", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %q", v)
+}
+
+// storeOptions are the keys each store driver section accepts
+// (zaqar/conf/drivers_*.py, plus "path" for our embedded store).
+var storeOptions = map[string][]string{
+	"embedded": {"path", "uri"},
+	"memory":   {"uri"},
+	"redis":    {"uri", "max_reconnect_attempts", "reconnect_sleep"},
+	"mongodb": {"uri", "database", "partitions", "max_attempts", "max_retry_sleep",
+		"max_retry_jitter", "max_reconnect_attempts", "reconnect_sleep", "ssl_keyfile",
+		"ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "gc_interval", "gc_threshold"},
+	"sqlalchemy": {"uri", "database"},
+	"swift":      {"uri", "auth_url", "insecure", "project_domain_id", "project_domain_name", "region_name", "user_domain_id", "user_domain_name"},
+}
+
+// osloDefaults are [DEFAULT] options of oslo.log and friends that zaqar.conf
+// files commonly carry; they are accepted and have no effect.
+var osloDefaults = []string{"verbose", "log_file", "log_dir", "log_config_append", "use_syslog",
+	"syslog_log_facility", "use_stderr", "use_journal", "use_json", "logging_context_format_string",
+	"logging_default_format_string", "logging_debug_format_suffix", "logging_exception_prefix",
+	"default_log_levels", "publish_errors", "instance_format", "instance_uuid_format",
+	"watch_log_file", "log_date_format", "transport_url", "host", "state_path",
+	"rate_limit_interval", "rate_limit_burst", "rate_limit_except_level", "fatal_deprecations",
+	"log_rotation_type", "log_rotate_interval", "log_rotate_interval_type", "max_logfile_count",
+	"max_logfile_size_mb", "enable_deprecated_api_versions", "unreliable"}
+
+func sections() map[string]map[string]option {
+	limits := func(c *Config) *zaqar.Limits { return &c.Limits }
+	s := map[string]map[string]option{
+		"DEFAULT": {
+			"auth_strategy":   str(func(c *Config) *string { return &c.AuthStrategy }),
+			"admin_mode":      boolean(func(c *Config) *bool { return &c.AdminMode }),
+			"pooling":         boolean(func(c *Config) *bool { return &c.Pooling }),
+			"enable_checksum": boolean(func(c *Config) *bool { return &c.EnableChecksum }),
+			"debug":           boolean(func(c *Config) *bool { return &c.Debug }),
+		},
+		"drivers": {
+			"transport":        str(func(c *Config) *string { return &c.Transport }),
+			"message_store":    str(func(c *Config) *string { return &c.MessageStore }),
+			"management_store": str(func(c *Config) *string { return &c.ManagementStore }),
+		},
+		"drivers:transport:wsgi": {
+			"bind": str(func(c *Config) *string { return &c.WSGI.Bind }),
+			"port": integer(func(c *Config) *int { return &c.WSGI.Port }),
+		},
+		"drivers:transport:websocket": {
+			"bind":              str(func(c *Config) *string { return &c.WebSocket.Bind }),
+			"port":              integer(func(c *Config) *int { return &c.WebSocket.Port }),
+			"external-port":     ignored,
+			"notification-bind": ignored,
+			"notification-port": ignored,
+		},
+		"transport": {
+			"default_message_ttl":           seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageTTL }),
+			"default_message_delay":         seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageDelay }),
+			"default_claim_ttl":             seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimTTL }),
+			"default_claim_grace":           seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimGrace }),
+			"default_subscription_ttl":      seconds(func(c *Config) *time.Duration { return &limits(c).DefaultSubscriptionTTL }),
+			"max_queues_per_page":           integer(func(c *Config) *int { return &limits(c).MaxQueuesPerPage }),
+			"max_messages_per_page":         integer(func(c *Config) *int { return &limits(c).MaxMessagesPerPage }),
+			"max_subscriptions_per_page":    integer(func(c *Config) *int { return &limits(c).MaxSubscriptionsPerPage }),
+			"max_messages_per_claim_or_pop": integer(func(c *Config) *int { return &limits(c).MaxMessagesPerClaimOrPop }),
+			"max_queue_metadata":            bytesOpt(func(c *Config) *int64 { return &limits(c).MaxQueueMetadata }),
+			"max_messages_post_size":        bytesOpt(func(c *Config) *int64 { return &limits(c).MaxMessagesPostSize }),
+			"max_message_ttl":               seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageTTL }),
+			"max_message_delay":             seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageDelay }),
+			"max_claim_ttl":                 seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimTTL }),
+			"max_claim_grace":               seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimGrace }),
+			"subscriber_types":              list(func(c *Config) *[]string { return &limits(c).SubscriberTypes }),
+			"client_id_uuid_safe":           str(func(c *Config) *string { return &limits(c).ClientIDUUIDSafe }),
+			"min_length_client_id":          integer(func(c *Config) *int { return &limits(c).MinLengthClientID }),
+			"max_length_client_id":          integer(func(c *Config) *int { return &limits(c).MaxLengthClientID }),
+			"message_delete_with_claim_id":  boolean(func(c *Config) *bool { return &limits(c).MessageDeleteWithClaimID }),
+			"max_flavors_per_page":          ignored,
+			"max_pools_per_page":            ignored,
+			"max_topics_per_page":           ignored,
+			"message_encryption_algorithms": ignored,
+			"message_encryption_key":        ignored,
+		},
+		"storage": {
+			"message_pipeline":      list(func(c *Config) *[]string { return &c.MessagePipeline }),
+			"queue_pipeline":        ignored,
+			"claim_pipeline":        ignored,
+			"subscription_pipeline": ignored,
+			"topic_pipeline":        ignored,
+		},
+		"signed_url": {
+			"secret_key": str(func(c *Config) *string { return &c.SignedURLKey }),
+		},
+	}
+	for _, k := range osloDefaults {
+		s["DEFAULT"][k] = ignored
+	}
+	return s
+}
+
+// Load reads files in order (later files override earlier ones, as
+// oslo.config does) on top of Default, then validates.
+func Load(files ...string) (Config, error) {
+	c := Default()
+	c.Files = files
+	known := sections()
+	for _, file := range files {
+		f, err := ini.LoadSources(ini.LoadOptions{
+			Insensitive: false, AllowPythonMultilineValues: true, SpaceBeforeInlineComment: true,
+		}, file)
+		if err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", file, err)
+		}
+		for _, sec := range f.Sections() {
+			name := sec.Name()
+			if name == ini.DefaultSection {
+				name = "DEFAULT"
+			}
+			opts, owned := known[name]
+			driver, isStore := storeSection(name)
+			if isStore {
+				allowed, ok := storeOptions[driver]
+				if !ok {
+					return Config{}, fmt.Errorf("config file %s: section [%s]: unknown storage driver %q", file, name, driver)
+				}
+				if c.Stores[driver] == nil {
+					c.Stores[driver] = map[string]string{}
+				}
+				for _, k := range sec.Keys() {
+					if !contains(allowed, k.Name()) {
+						return Config{}, fmt.Errorf("config file %s: section [%s]: unknown option %q", file, name, k.Name())
+					}
+					c.Stores[driver][k.Name()] = k.Value()
+				}
+				continue
+			}
+			if !owned {
+				continue // not ours (yet): kept for compatibility
+			}
+			for _, k := range sec.Keys() {
+				apply, ok := opts[k.Name()]
+				if !ok {
+					return Config{}, fmt.Errorf("config file %s: section [%s]: unknown option %q", file, name, k.Name())
+				}
+				if err := apply(&c, k.Value()); err != nil {
+					return Config{}, fmt.Errorf("config file %s: section [%s]: option %q: %v", file, name, k.Name(), err)
+				}
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+// storeSection recognises [drivers:message_store:X] and [drivers:management_store:X].
+func storeSection(name string) (string, bool) {
+	for _, p := range []string{"drivers:message_store:", "drivers:management_store:"} {
+		if strings.HasPrefix(name, p) {
+			return strings.TrimPrefix(name, p), true
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks values that parse but make no sense; errors name the option.
+func (c Config) Validate() error {
+	where := "defaults"
+	if len(c.Files) > 0 {
+		where = "config file " + strings.Join(c.Files, ", ")
+	}
+	bad := func(section, key, format string, args ...any) error {
+		return fmt.Errorf("%s: section [%s]: option %q: %s", where, section, key, fmt.Sprintf(format, args...))
+	}
+	switch c.AuthStrategy {
+	case "", "noauth":
+	case "keystone":
+		return bad("DEFAULT", "auth_strategy", "keystone authentication is not supported by this build yet")
+	default:
+		return bad("DEFAULT", "auth_strategy", "must be empty or keystone, not %q", c.AuthStrategy)
+	}
+	if c.Transport != "wsgi" {
+		return bad("drivers", "transport", "only wsgi is supported, not %q", c.Transport)
+	}
+	if !contains(supportedStores, c.MessageStore) {
+		return bad("drivers", "message_store", "must be one of %s, not %q", strings.Join(supportedStores, ", "), c.MessageStore)
+	}
+	if c.WSGI.Port < 0 || c.WSGI.Port > 65535 {
+		return bad("drivers:transport:wsgi", "port", "out of range: %d", c.WSGI.Port)
+	}
+	l := c.Limits
+	for _, p := range []struct {
+		key string
+		v   int
+	}{{"max_queues_per_page", l.MaxQueuesPerPage}, {"max_messages_per_page", l.MaxMessagesPerPage},
+		{"max_subscriptions_per_page", l.MaxSubscriptionsPerPage}, {"max_messages_per_claim_or_pop", l.MaxMessagesPerClaimOrPop}} {
+		if p.v < 1 {
+			return bad("transport", p.key, "must be at least 1")
+		}
+	}
+	if l.MaxMessagesPostSize < 1 || l.MaxQueueMetadata < 1 {
+		return bad("transport", "max_messages_post_size", "sizes must be at least 1 byte")
+	}
+	if l.MaxMessageTTL < zaqar.MinMessageTTL || l.DefaultMessageTTL < zaqar.MinMessageTTL || l.DefaultMessageTTL > l.MaxMessageTTL {
+		return bad("transport", "default_message_ttl", "must be between 60 and max_message_ttl")
+	}
+	if l.MaxClaimTTL < zaqar.MinClaimTTL || l.MaxClaimGrace < zaqar.MinClaimGrace {
+		return bad("transport", "max_claim_ttl", "claim ttl and grace maxima must be at least 60")
+	}
+	if l.ClientIDUUIDSafe != "strict" && l.ClientIDUUIDSafe != "off" {
+		return bad("transport", "client_id_uuid_safe", "must be strict or off, not %q", l.ClientIDUUIDSafe)
+	}
+	return nil
+}
+
+var supportedStores = func() []string {
+	s := []string{"embedded", "memory"}
+	sort.Strings(s)
+	return s
+}()

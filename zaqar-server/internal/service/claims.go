@@ -1,0 +1,130 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// claimDoc decodes {"ttl", "grace"} with the configured defaults.
+func (s *Service) claimDoc(body []byte) (ttl, grace int64, err error) {
+	ttl = int64(s.limits.DefaultClaimTTL / time.Second)
+	grace = int64(s.limits.DefaultClaimGrace / time.Second)
+	o, err := decodeObject(body)
+	if err != nil {
+		return 0, 0, err
+	}
+	if ttl, err = o.intField("ttl", ttl); err != nil {
+		return 0, 0, err
+	}
+	if grace, err = o.intField("grace", grace); err != nil {
+		return 0, 0, err
+	}
+	return ttl, grace, nil
+}
+
+func (s *Service) checkClaimTTL(ttl int64) error {
+	max := int64(s.limits.MaxClaimTTL / time.Second)
+	if ttl < 60 || ttl > max {
+		return zaqar.Invalidf("The TTL for a claim may not exceed %d seconds, and must be at least 60 seconds long.", max)
+	}
+	return nil
+}
+
+// CreateClaim claims up to limit messages (default 10). body may be empty
+// for the default ttl and grace. A zero Claim means nothing was claimable.
+func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte, limit *int) (zaqar.Claim, []zaqar.Message, error) {
+	ttl := int64(s.limits.DefaultClaimTTL / time.Second)
+	grace := int64(s.limits.DefaultClaimGrace / time.Second)
+	if len(strings.TrimSpace(string(body))) > 0 {
+		var err error
+		if ttl, grace, err = s.claimDoc(body); err != nil {
+			return zaqar.Claim{}, nil, err
+		}
+	}
+	if err := s.checkClaimTTL(ttl); err != nil {
+		return zaqar.Claim{}, nil, err
+	}
+	n := zaqar.DefaultPageSize
+	if limit != nil {
+		n = *limit
+		if n < 1 || n > s.limits.MaxMessagesPerClaimOrPop {
+			return zaqar.Claim{}, nil, zaqar.Invalidf("Limit must be at least 1 and may not be greater than %d.", s.limits.MaxMessagesPerClaimOrPop)
+		}
+	}
+	if max := int64(s.limits.MaxClaimGrace / time.Second); grace < 60 || grace > max {
+		return zaqar.Claim{}, nil, zaqar.Invalidf("The grace for a claim may not exceed %d seconds, and must be at least 60 seconds long.", max)
+	}
+	meta, err := s.queueMeta(ctx, q)
+	if err != nil {
+		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
+	}
+	opts := storage.ClaimOptions{
+		TTL:   time.Duration(ttl) * time.Second,
+		Grace: time.Duration(grace) * time.Second,
+		Limit: n,
+	}
+	// Dead-lettering needs both keys (zaqar/storage/redis/claims.py).
+	if max, ok := asInt(meta["_max_claim_count"]); ok && max > 0 {
+		if dlq, ok := meta["_dead_letter_queue"].(string); ok && dlq != "" {
+			opts.MaxClaimCount, opts.DeadLetterQueue = int(max), dlq
+			if t, ok := asInt(meta["_dead_letter_queue_messages_ttl"]); ok && t > 0 {
+				opts.DeadLetterTTL = time.Duration(t) * time.Second
+			}
+		}
+	}
+	c, msgs, err := s.store.Claims().Create(ctx, q, opts)
+	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
+		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
+	}
+	return c, msgs, nil
+}
+
+func claimNotFound(q zaqar.QueueRef, id string) error {
+	return zaqar.NotFoundf("Claim %s does not exist in queue %s for project %s", id, q.Name, q.Project)
+}
+
+// GetClaim returns a live claim and its messages.
+func (s *Service) GetClaim(ctx context.Context, q zaqar.QueueRef, id string) (zaqar.Claim, []zaqar.Message, error) {
+	c, msgs, err := s.store.Claims().Get(ctx, q, id)
+	if errors.Is(err, storage.ErrClaimNotFound) || errors.Is(err, storage.ErrQueueNotFound) {
+		return zaqar.Claim{}, nil, claimNotFound(q, id)
+	}
+	if err != nil {
+		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be queried.")
+	}
+	return c, msgs, nil
+}
+
+// UpdateClaim renews a live claim; the body is required, its fields
+// default, and only ttl is range-checked, as in Zaqar.
+func (s *Service) UpdateClaim(ctx context.Context, q zaqar.QueueRef, id string, body []byte) error {
+	ttl, grace, err := s.claimDoc(body)
+	if err != nil {
+		return err
+	}
+	if err := s.checkClaimTTL(ttl); err != nil {
+		return err
+	}
+	err = s.store.Claims().Update(ctx, q, id, time.Duration(ttl)*time.Second, time.Duration(grace)*time.Second)
+	if errors.Is(err, storage.ErrClaimNotFound) || errors.Is(err, storage.ErrQueueNotFound) {
+		return claimNotFound(q, id)
+	}
+	if err != nil {
+		return storeErr(err, "Claim could not be updated.")
+	}
+	return nil
+}
+
+// DeleteClaim releases a claim; unknown claims succeed.
+func (s *Service) DeleteClaim(ctx context.Context, q zaqar.QueueRef, id string) error {
+	err := s.store.Claims().Delete(ctx, q, id)
+	if err != nil && !errors.Is(err, storage.ErrClaimNotFound) && !errors.Is(err, storage.ErrQueueNotFound) {
+		return storeErr(err, "Claim could not be deleted.")
+	}
+	return nil
+}

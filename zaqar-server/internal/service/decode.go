@@ -1,0 +1,150 @@
+package service
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Zaqar's descriptions for body problems (zaqar/transport/wsgi/utils.py).
+var (
+	errEmptyBody   = zaqar.BadBodyf("Request body can not be empty")
+	errUnparsable  = zaqar.BadBodyf("Request body could not be parsed.")
+	errDocType     = zaqar.BadBodyf("Document type not supported.")
+	errIntTooLarge = zaqar.BadBodyf("JSON contains integer that is too large.")
+)
+
+// object is a JSON object whose values are decoded on demand.
+type object map[string]json.RawMessage
+
+// decodeObject parses a request document that must be a JSON object.
+func decodeObject(body []byte) (object, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, errEmptyBody
+	}
+	if !json.Valid(body) {
+		return nil, errUnparsable
+	}
+	if body[0] != '{' {
+		return nil, errDocType
+	}
+	var o object
+	if err := json.Unmarshal(body, &o); err != nil {
+		return nil, errUnparsable
+	}
+	return o, nil
+}
+
+// decodeArray parses a document that must be a JSON array.
+func decodeArray(raw []byte) ([]json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, errDocType
+	}
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, errUnparsable
+	}
+	return a, nil
+}
+
+// intField reads an integer field, def when absent. Like Zaqar's
+// get_checked_field it rejects any other JSON type, floats included.
+func (o object) intField(name string, def int64) (int64, error) {
+	raw, ok := o[name]
+	if !ok {
+		return def, nil
+	}
+	return parseInt(name, raw)
+}
+
+func parseInt(name string, raw json.RawMessage) (int64, error) {
+	s := string(bytes.TrimSpace(raw))
+	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || bytes.ContainsAny(raw, ".eE") {
+		return 0, zaqar.BadBodyf(`The value of the "%s" field must be a int.`, name)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errIntTooLarge
+	}
+	return n, nil
+}
+
+// decodeValue parses any JSON value keeping numbers as json.Number, and
+// rejects integers outside int64 as Zaqar does.
+func decodeValue(raw []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, errUnparsable
+	}
+	if d.More() {
+		return nil, errUnparsable
+	}
+	if !intsFit(v) {
+		return nil, errIntTooLarge
+	}
+	return v, nil
+}
+
+func intsFit(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if bytes.ContainsAny([]byte(s), ".eE") {
+			return true
+		}
+		_, err := strconv.ParseInt(s, 10, 64)
+		return err == nil
+	case map[string]any:
+		for _, e := range x {
+			if !intsFit(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !intsFit(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// asInt reports whether a decoded metadata value is a JSON integer.
+func asInt(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok || bytes.ContainsAny([]byte(n), ".eE") {
+		return 0, false
+	}
+	i, err := n.Int64()
+	return i, err == nil
+}
+
+// truthy follows Python truthiness for decoded JSON values; Zaqar checks
+// reserved metadata types only when the value is truthy.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := x.Float64()
+		return err != nil || f != 0
+	case map[string]any:
+		return len(x) > 0
+	case []any:
+		return len(x) > 0
+	case zaqar.Metadata:
+		return len(x) > 0
+	}
+	return true
+}

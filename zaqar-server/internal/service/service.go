@@ -1,0 +1,108 @@
+// Package service is the one service layer shared by the REST and WebSocket
+// transports: it validates input with Zaqar's rules and messages, applies
+// defaults and queue-level settings (reserved metadata), calls the store and
+// turns storage errors into client-facing *zaqar.Error values. It knows
+// nothing of HTTP: hrefs, headers and status codes belong to the transports.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Options configure a Service.
+type Options struct {
+	Limits   zaqar.Limits
+	Checksum bool // [DEFAULT] enable_checksum
+	Logger   *slog.Logger
+}
+
+// Service implements every Zaqar operation over one storage.Store.
+type Service struct {
+	store    storage.Store
+	limits   zaqar.Limits
+	checksum bool
+	log      *slog.Logger
+}
+
+// New returns a Service over store.
+func New(store storage.Store, opts Options) *Service {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, log: log}
+}
+
+// Limits returns the limits the service enforces.
+func (s *Service) Limits() zaqar.Limits { return s.limits }
+
+// Scope is who is asking: the project and the client's Client-ID.
+type Scope struct {
+	Project  string
+	ClientID string
+}
+
+// Ping reports whether storage answers.
+func (s *Service) Ping(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return storeErr(err, "Storage is not reachable.")
+	}
+	return nil
+}
+
+var queueNameRE = regexp.MustCompile(`^[a-zA-Z0-9_\-.]+$`)
+
+// ValidateQueue checks a queue name and project id with Zaqar's rules
+// (zaqar/transport/validation.py queue_identification).
+func ValidateQueue(q zaqar.QueueRef) error {
+	if len(q.Project) > zaqar.MaxProjectIDLen {
+		return zaqar.Invalidf("Project ids may not be more than %d characters long.", zaqar.MaxProjectIDLen)
+	}
+	if len(q.Name) > zaqar.MaxQueueNameLen {
+		return zaqar.Invalidf("Queue names may not be more than %d characters long.", zaqar.MaxQueueNameLen)
+	}
+	if !queueNameRE.MatchString(q.Name) {
+		return zaqar.Invalidf("Queue names may only contain ASCII letters, digits, underscores, and dashes.")
+	}
+	return nil
+}
+
+// storeErr turns a storage failure into a client-facing error. Errors that
+// already carry a Kind pass through; anything else is a backend failure,
+// answered as Zaqar does with 503 and desc (zaqar/transport/wsgi/errors.py).
+func storeErr(err error, desc string) error {
+	var ze *zaqar.Error
+	if errors.As(err, &ze) {
+		if ze.Kind == zaqar.Unavailable && ze.Desc == "" {
+			return &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavailable, Desc: desc, Err: err}
+		}
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavailable, Desc: desc, Err: err}
+	}
+	return zaqar.Unavailablef(err, "%s", desc)
+}
+
+func queueNotFound(q zaqar.QueueRef) error {
+	return zaqar.NotFoundf("Queue %s does not exist for project %s", q.Name, q.Project)
+}
+
+func pyList(ids []string) string {
+	// Zaqar formats id lists with Python's repr: ['a', 'b'].
+	out := "["
+	for i, id := range ids {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("'%s'", id)
+	}
+	return out + "]"
+}
