@@ -326,8 +326,11 @@ func (s *Service) validateReserved(meta zaqar.Metadata) error {
 	} else if ok && (n <= 0 || n > s.limits.MaxMessagesPostSize) {
 		return zaqar.Invalidf("_max_messages_post_size can not exceed %d,  and must be at least greater than 0.", s.limits.MaxMessagesPostSize)
 	}
-	if _, _, err := intKey("_max_claim_count"); err != nil {
-		return err
+	// No range for the claim count, so Zaqar checks its type only when truthy.
+	if v := meta["_max_claim_count"]; truthy(v) {
+		if _, ok := asInt(v); !ok {
+			return zaqar.Invalidf("_max_claim_count must be integer.")
+		}
 	}
 	if n, ok, err := intKey("_dead_letter_queue_messages_ttl"); err != nil {
 		return err
