@@ -1,0 +1,123 @@
+package rest
+
+import (
+	"net/http"
+)
+
+// versions answers GET / with 300 Multiple Choices, as Zaqar does.
+func (h *handler) versions(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusMultipleChoices, map[string]any{
+		"versions": []any{map[string]any{
+			"id":      "2",
+			"status":  "CURRENT",
+			"updated": "2014-9-24T04:06:47Z",
+			"media-types": []any{map[string]string{
+				"base": "application/json",
+				"type": "application/vnd.openstack.messaging-v2+json",
+			}},
+			"links": []any{map[string]string{"href": "/v2/", "rel": "self"}},
+		}},
+	})
+}
+
+// rel is one relation of the JSON-home document.
+func rel(template string, vars map[string]string, allow []string, acceptPost bool) map[string]any {
+	hints := map[string]any{
+		"allow":   allow,
+		"formats": map[string]any{"application/json": map[string]any{}},
+	}
+	if acceptPost {
+		hints["accept-post"] = []string{"application/json"}
+	}
+	r := map[string]any{"href-template": template, "hints": hints}
+	if vars != nil {
+		r["href-vars"] = vars
+	}
+	return r
+}
+
+// homeDoc mirrors zaqar/transport/wsgi/v2_0/homedoc.py.
+func homeDoc(admin bool) map[string]any {
+	q := map[string]string{"queue_name": "param/queue_name"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{"queue_name": "param/queue_name"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	res := map[string]any{
+		"rel/queues": rel("/v2/queues{?marker,limit,detailed}",
+			map[string]string{"marker": "param/marker", "limit": "param/queue_limit", "detailed": "param/detailed"}, []string{"GET"}, false),
+		"rel/queue":       rel("/v2/queues/{queue_name}", q, []string{"GET", "PUT", "DELETE", "PATCH"}, false),
+		"rel/queue_stats": rel("/v2/queues/{queue_name}/stats", q, []string{"GET"}, false),
+		"rel/queue_share": rel("/v2/queues/{queue_name}/share", q, []string{"POST"}, true),
+		"rel/queue_purge": rel("/v2/queues/{queue_name}/purge", q, []string{"POST"}, true),
+		"rel/messages": rel("/v2/queues/{queue_name}/messages{?marker,limit,echo,include_claimed}",
+			with(map[string]string{"marker": "param/marker", "limit": "param/messages_limit", "echo": "param/echo", "include_claimed": "param/include_claimed"}), []string{"GET"}, false),
+		"rel/post_messages": rel("/v2/queues/{queue_name}/messages", q, []string{"POST"}, true),
+		"rel/messages_delete": rel("/v2/queues/{queue_name}/messages{?ids,pop}",
+			with(map[string]string{"ids": "param/ids", "pop": "param/pop"}), []string{"DELETE"}, false),
+		"rel/message_delete": rel("/v2/queues/{queue_name}/messages/{message_id}{?claim}",
+			with(map[string]string{"message_id": "param/message_id", "claim": "param/claim_id"}), []string{"DELETE"}, false),
+		"rel/message_get": rel("/v2/queues/{queue_name}/messages/{message_id}",
+			with(map[string]string{"message_id": "param/message_id"}), []string{"GET"}, false),
+		"rel/claim": rel("/v2/queues/{queue_name}/claims/{claim_id}",
+			with(map[string]string{"claim_id": "param/claim_id"}), []string{"GET"}, false),
+		"rel/post_claim": rel("/v2/queues/{queue_name}/claims{?limit}",
+			with(map[string]string{"limit": "param/claim_limit"}), []string{"POST"}, true),
+		"rel/patch_claim": rel("/v2/queues/{queue_name}/claims/{claim_id}",
+			with(map[string]string{"claim_id": "param/claim_id"}), []string{"PATCH"}, true),
+		"rel/delete_claim": rel("/v2/queues/{queue_name}/claims/{claim_id}",
+			with(map[string]string{"claim_id": "param/claim_id"}), []string{"DELETE"}, false),
+		"rel/subscriptions_get": rel("/v2/queues/{queue_name}/subscriptions{?marker,limit}",
+			with(map[string]string{"marker": "param/marker", "limit": "param/subscription_limit"}), []string{"GET"}, false),
+		"rel/subscriptions_post": rel("/v2/queues/{queue_name}/subscriptions",
+			with(map[string]string{"limit": "param/subscription_limit"}), []string{"POST"}, true),
+		"rel/subscription": rel("/v2/queues/{queue_name}/subscriptions/{subscriptions_id}",
+			with(map[string]string{"subscriptions_id": "param/subscriptions_id"}), []string{"GET", "DELETE"}, false),
+		"rel/subscription_patch": rel("/v2/queues/{queue_name}/subscriptions/{subscriptions_id}",
+			with(map[string]string{"subscriptions_id": "param/subscriptions_id"}), []string{"PATCH"}, true),
+		"rel/ping": rel("/v2/ping", nil, []string{"GET"}, false),
+	}
+	if admin {
+		res["rel/health"] = map[string]any{"href": "/v2/health",
+			"hints": map[string]any{"allow": []string{"GET"}, "formats": map[string]any{"application/json": map[string]any{}}}}
+	}
+	return map[string]any{"resources": res}
+}
+
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "max-age=86400")
+	w.Header().Set("Content-Type", "application/json-home")
+	w.WriteHeader(http.StatusOK)
+	writeBody(w, homeDoc(h.admin))
+}
+
+// ping answers 204 when storage is reachable, 503 with no body otherwise.
+func (h *handler) ping(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Ping(r.Context()); err != nil {
+		h.log.Warn("ping: storage unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pingHead always answers 204, as Zaqar's on_head does.
+func (h *handler) pingHead(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// health reports storage reachability; Zaqar serves it in admin mode only.
+func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	if !h.admin {
+		writeJSON(w, http.StatusNotFound, map[string]string{"title": "404 Not Found"})
+		return
+	}
+	if err := h.svc.Ping(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"storage_reachable": true})
+}

@@ -1,0 +1,233 @@
+package rest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+type queueDoc struct {
+	Name     string         `json:"name"`
+	Href     string         `json:"href"`
+	Metadata zaqar.Metadata `json:"metadata,omitempty"`
+}
+
+// queueListParams are the recognised parameters; every other one is a
+// metadata filter (zaqar/transport/wsgi/v2_0/queues.py CollectionResource).
+var queueListParams = map[string]bool{"marker": true, "limit": true, "detailed": true, "name": true, "with_count": true}
+
+func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
+	var p service.QueueListParams
+	var next query
+	var err error
+	if m, ok := param(r, "marker"); ok {
+		p.Marker = m
+		next.set("marker", m)
+	}
+	if p.Limit, err = paramInt(r, "limit"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.Limit != nil {
+		next.set("limit", strconv.Itoa(*p.Limit))
+	}
+	detailed, ok, err := paramBool(r, "detailed")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.Detailed = detailed; ok {
+		next.set("detailed", boolStr(detailed))
+	}
+	if n, ok := param(r, "name"); ok {
+		p.Name = n
+		next.set("name", n)
+	}
+	withCount, ok, err := paramBool(r, "with_count")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.WithCount = withCount; ok {
+		next.set("with_count", boolStr(withCount))
+	}
+	for k := range r.URL.Query() {
+		if v, ok := param(r, k); ok && !queueListParams[k] {
+			if p.Filter == nil {
+				p.Filter = map[string]string{}
+			}
+			p.Filter[k] = v
+		}
+	}
+	page, err := h.svc.ListQueues(r.Context(), scopeOf(r).Project, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	docs := make([]queueDoc, len(page.Queues))
+	for i, q := range page.Queues {
+		docs[i] = queueDoc{Name: q.Name, Href: r.URL.Path + "/" + q.Name, Metadata: q.Metadata}
+		if p.Detailed && q.Metadata == nil {
+			docs[i].Metadata = zaqar.Metadata{}
+		}
+	}
+	links := []link{}
+	if len(docs) > 0 {
+		next.set("marker", docs[len(docs)-1].Name)
+		// Unlike Zaqar we keep metadata filters in the next link, so paging a
+		// filtered listing stays filtered.
+		for k, v := range p.Filter {
+			next.set(k, v)
+		}
+		links = append(links, link{Rel: "next", Href: r.URL.Path + next.String()})
+	}
+	body := map[string]any{"queues": docs, "links": links}
+	if page.Count > 0 {
+		body["count"] = page.Count
+	}
+	if p.Detailed {
+		// metadata must be present (even empty) in a detailed listing.
+		out := make([]map[string]any, len(docs))
+		for i, d := range docs {
+			out[i] = map[string]any{"name": d.Name, "href": d.Href, "metadata": d.Metadata}
+		}
+		body["queues"] = out
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (h *handler) createQueue(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > 0 {
+		if err := h.svc.CheckQueueMetadataSize(r.ContentLength); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	body, err := readBody(r, h.limits.MaxQueueMetadata)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.svc.CheckQueueMetadataSize(int64(len(body))); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var meta zaqar.Metadata
+	if len(body) > 0 || r.ContentLength > 0 {
+		if meta, err = service.ParseQueueMetadata(body); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	created, err := h.svc.CreateQueue(r.Context(), queueOf(r), meta)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", r.URL.Path)
+	if created {
+		w.WriteHeader(http.StatusCreated)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) getQueue(w http.ResponseWriter, r *http.Request) {
+	meta, err := h.svc.QueueMetadata(r.Context(), queueOf(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, meta)
+}
+
+const patchMediaType = "application/openstack-messaging-v2.0-json-patch"
+
+func (h *handler) patchQueue(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > h.limits.MaxQueueMetadata {
+		h.fail(w, r, zaqar.BadBodyf("Queue metadata is too large. Max size: %d", h.limits.MaxQueueMetadata))
+		return
+	}
+	if r.Header.Get("Content-Type") != patchMediaType {
+		h.fail(w, r, &zaqar.Error{Kind: zaqar.Unsupported, Title: "Unsupported media type",
+			Desc: "Accepted media type for PATCH: {'Accept-Patch': '" + patchMediaType + "'}."})
+		return
+	}
+	body, err := readBody(r, h.limits.MaxQueueMetadata)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if int64(len(body)) > h.limits.MaxQueueMetadata {
+		h.fail(w, r, zaqar.BadBodyf("Queue metadata is too large. Max size: %d", h.limits.MaxQueueMetadata))
+		return
+	}
+	meta, err := h.svc.PatchQueue(r.Context(), queueOf(r), body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, meta)
+}
+
+func (h *handler) deleteQueue(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.DeleteQueue(r.Context(), queueOf(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type statDoc struct {
+	Href    string `json:"href"`
+	Age     int64  `json:"age"`
+	Created string `json:"created"`
+}
+
+func (h *handler) queueStats(w http.ResponseWriter, r *http.Request) {
+	st, err := h.svc.QueueStats(r.Context(), queueOf(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	base := queueBase(r)
+	msgs := map[string]any{"claimed": st.Claimed, "free": st.Free, "total": st.Total}
+	stat := func(m *zaqar.MessageStat) statDoc {
+		return statDoc{Href: base + "/messages/" + m.ID, Age: seconds(m.Age), Created: m.Created.UTC().Format("2006-01-02T15:04:05Z")}
+	}
+	if st.Total > 0 && st.Oldest != nil && st.Newest != nil {
+		msgs["oldest"], msgs["newest"] = stat(st.Oldest), stat(st.Newest)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (h *handler) purgeQueue(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, h.limits.MaxQueueMetadata)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	types, err := service.ParsePurge(body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.svc.PurgeQueue(r.Context(), queueOf(r), types); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// queueBase is /v2/queues/{name} of the request.
+func queueBase(r *http.Request) string { return "/v2/queues/" + queueOf(r).Name }
+
+func seconds(d time.Duration) int64 {
+	if d < 0 {
+		return 0
+	}
+	return int64(d / time.Second)
+}

@@ -1,0 +1,358 @@
+// Package rest serves Zaqar's v2 HTTP API with chi. Handlers only decode the
+// request, call the service and encode the answer; every error goes through
+// transport.Describe. Hrefs, Location headers and pagination links are
+// relative paths, exactly as Zaqar builds them.
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Options configure the HTTP API.
+type Options struct {
+	Logger    *slog.Logger
+	AdminMode bool
+}
+
+type handler struct {
+	svc    *service.Service
+	limits zaqar.Limits
+	log    *slog.Logger
+	admin  bool
+}
+
+// New returns the HTTP handler of the v2 API.
+func New(svc *service.Service, opts Options) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode}
+	r := chi.NewRouter()
+	r.Use(h.requestID, h.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, transport.Doc{Title: "405 Method Not Allowed"})
+	})
+	r.Get("/", h.versions)
+	r.Group(func(r chi.Router) {
+		// Zaqar's hooks run only for matched routes, in this order
+		// (zaqar/transport/wsgi/driver.py before hooks).
+		r.Use(h.nonURLEncoded, h.acceptsJSON, h.scope)
+		r.Get("/v2", h.home)
+		r.Get("/v2/", h.home)
+		r.Get("/v2/ping", h.ping)
+		r.Head("/v2/ping", h.pingHead)
+		r.Get("/v2/health", h.health)
+		r.Get("/v2/queues", h.listQueues)
+		r.Route("/v2/queues/{queue}", func(r chi.Router) {
+			r.Use(h.queueName)
+			r.Put("/", h.createQueue)
+			r.Get("/", h.getQueue)
+			r.Patch("/", h.patchQueue)
+			r.Delete("/", h.deleteQueue)
+			r.Get("/stats", h.queueStats)
+			r.Post("/purge", h.purgeQueue)
+			r.Post("/messages", h.postMessages)
+			r.Get("/messages", h.listMessages)
+			r.Delete("/messages", h.deleteMessages)
+			r.Get("/messages/{message}", h.getMessage)
+			r.Delete("/messages/{message}", h.deleteMessage)
+			r.Post("/claims", h.createClaim)
+			r.Get("/claims/{claim}", h.getClaim)
+			r.Patch("/claims/{claim}", h.updateClaim)
+			r.Delete("/claims/{claim}", h.deleteClaim)
+		})
+	})
+	return r
+}
+
+// ---- middleware --------------------------------------------------------
+
+func (h *handler) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-openstack-request-id", "req-"+uuid.NewString())
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a Zaqar 500 with a logged stack: a bug must
+// never drop the connection.
+func (h *handler) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, transport.Doc{Title: "Internal server error", Description: "An unexpected error occurred."})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) nonURLEncoded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
+		if r.ContentLength > 0 && ct == "application/x-www-form-urlencoded" {
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid Content-Type",
+				Description: "Endpoint does not accept `application/x-www-form-urlencoded` content; currently supported media type is `application/json`; specify proper client-side media type with the \"Content-Type\" header."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) acceptsJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Accept"); a != "" && !acceptsJSON(a) {
+			writeJSON(w, http.StatusNotAcceptable, transport.Doc{Title: "406 Not Acceptable",
+				Description: "Endpoint only serves `application/json`; specify client-side media type support with the \"Accept\" header."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func acceptsJSON(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch mt {
+		case "*/*", "application/*", "application/json", "*":
+			return true
+		}
+	}
+	return false
+}
+
+// scope checks Client-ID and X-Project-ID and keeps them in the context.
+func (h *handler) scope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var sc service.Scope
+		ids, ok := r.Header["Client-Id"]
+		if !ok {
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Missing header value", Description: "The Client-Id header is required."})
+			return
+		}
+		sc.ClientID = ids[0]
+		if err := h.svc.ValidateClientID(sc.ClientID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		projects, ok := r.Header["X-Project-Id"]
+		switch {
+		case !ok:
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Project-Id Missing", Description: "The header X-PROJECT-ID was missing"})
+			return
+		case projects[0] == "":
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Empty project header not allowed",
+				Description: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."})
+			return
+		}
+		sc.Project = projects[0]
+		next.ServeHTTP(w, r.WithContext(service.WithScope(r.Context(), sc)))
+	})
+}
+
+func scopeOf(r *http.Request) service.Scope { return service.ScopeFrom(r.Context()) }
+
+func (h *handler) queueName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := service.ValidateQueue(queueOf(r)); err != nil {
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid queue identification",
+				Description: "The format of the submitted queue name or project id is not valid."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func queueOf(r *http.Request) zaqar.QueueRef {
+	return zaqar.QueueRef{Project: scopeOf(r).Project, Name: chi.URLParam(r, "queue")}
+}
+
+// ---- encoding ----------------------------------------------------------
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	writeBody(w, v)
+}
+
+func writeBody(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// fail writes err as Zaqar's error document; 5xx are logged once here.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, doc := transport.Describe(err)
+	if status >= 500 {
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	writeJSON(w, status, doc)
+}
+
+var errBodyRead = &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavailable, Desc: "Request body could not be read."}
+
+// readBody reads at most limit+1 bytes: callers see an oversize body as
+// longer than limit and answer with their own size error.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return b, nil
+		}
+		return nil, errBodyRead
+	}
+	return b, nil
+}
+
+// ---- query parameters with Falcon's rules -------------------------------
+
+// param returns a query value; blank values count as absent
+// (keep_blank_qs_values=False).
+func param(r *http.Request, name string) (string, bool) {
+	vs := r.URL.Query()[name]
+	for i := len(vs) - 1; i >= 0; i-- {
+		if vs[i] != "" {
+			return vs[i], true
+		}
+	}
+	return "", false
+}
+
+func invalidParam(name, want string) error {
+	return &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid parameter",
+		Desc: `The "` + name + `" parameter is invalid. ` + want}
+}
+
+func paramInt(r *http.Request, name string) (*int, error) {
+	v, ok := param(r, name)
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return nil, invalidParam(name, "The value must be an integer.")
+	}
+	return &n, nil
+}
+
+func paramBool(r *http.Request, name string) (val, present bool, err error) {
+	v, ok := param(r, name)
+	if !ok {
+		return false, false, nil
+	}
+	switch v {
+	case "true", "True", "TRUE", "t", "T", "yes", "Yes", "YES", "y", "Y", "1", "on", "On", "ON":
+		return true, true, nil
+	case "false", "False", "FALSE", "f", "F", "no", "No", "NO", "n", "N", "0", "off", "Off", "OFF":
+		return false, true, nil
+	}
+	return false, false, invalidParam(name, `The value of the parameter must be "true" or "false".`)
+}
+
+// paramList splits comma-separated values (auto_parse_qs_csv=True) and
+// repeated parameters; nil when absent.
+func paramList(r *http.Request, name string) []string {
+	vs, ok := r.URL.Query()[name]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, v := range vs {
+		for _, s := range strings.Split(v, ",") {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	if out == nil {
+		return nil // only blank values: absent, as in Falcon
+	}
+	return out
+}
+
+// query builds a query string in insertion order, as falcon.to_query_str.
+type query [][2]string
+
+func (q *query) set(k, v string) {
+	for i := range *q {
+		if (*q)[i][0] == k {
+			(*q)[i][1] = v
+			return
+		}
+	}
+	*q = append(*q, [2]string{k, v})
+}
+
+func (q query) String() string {
+	if len(q) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, kv := range q {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(escapeQuery(kv[0]))
+		b.WriteByte('=')
+		b.WriteString(escapeQuery(kv[1]))
+	}
+	return b.String()
+}
+
+func escapeQuery(s string) string {
+	// Falcon quotes with urllib's quote(safe="/"): keep unreserved and '/'.
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+type link struct {
+	Rel  string `json:"rel"`
+	Href string `json:"href"`
+}
