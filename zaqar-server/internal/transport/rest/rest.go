@@ -192,7 +192,7 @@ func queueOf(r *http.Request) zaqar.QueueRef {
 // ---- encoding ----------------------------------------------------------
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	writeBody(w, v)
 }

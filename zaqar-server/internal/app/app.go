@@ -1,0 +1,93 @@
+// Package app wires the server together: it opens the configured store,
+// builds the service and the transports, serves until the context ends and
+// then shuts down gracefully (in-flight requests finish, the store closes).
+// It is the only package that knows the concrete storage drivers.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
+)
+
+// OpenStore opens the message store the configuration names.
+func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	switch cfg.MessageStore {
+	case "memory":
+		return memory.New(), nil
+	case "embedded":
+		path := cfg.StoreOption("path")
+		if path == "" {
+			path = filepath.Join("data", "zaqar.db")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+		return embedded.Open(ctx, path)
+	}
+	return nil, fmt.Errorf("[drivers] message_store: unsupported driver %q", cfg.MessageStore)
+}
+
+// Handler builds the HTTP API over store.
+func Handler(cfg config.Config, store storage.Store, log *slog.Logger) http.Handler {
+	svc := service.New(store, service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum, Logger: log})
+	return rest.New(svc, rest.Options{Logger: log, AdminMode: cfg.AdminMode})
+}
+
+// Run serves the API until ctx is done. ready, when not nil, receives the
+// address actually bound (useful with port 0).
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(addr string)) error {
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing store", "err", err)
+		}
+	}()
+	ln, err := net.Listen("tcp", cfg.WSGI.Addr())
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           Handler(cfg, store, log),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("zaqar-server listening", "addr", ln.Addr().String(), "message_store", cfg.MessageStore)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

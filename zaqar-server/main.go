@@ -1,0 +1,56 @@
+// Command zaqar-server serves the OpenStack Zaqar v2 messaging API.
+//
+//	zaqar-server                               # embedded store in ./data, 127.0.0.1:8888, no auth
+//	zaqar-server --config-file /etc/zaqar/zaqar.conf
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/app"
+	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+)
+
+type files []string
+
+func (f *files) String() string     { return strings.Join(*f, ",") }
+func (f *files) Set(v string) error { *f = append(*f, v); return nil }
+
+func main() {
+	var cfgFiles files
+	flag.Var(&cfgFiles, "config-file", "zaqar.conf-style file; may be repeated, later files win")
+	bind := flag.String("bind", "", "override [drivers:transport:wsgi] bind")
+	port := flag.Int("port", -1, "override [drivers:transport:wsgi] port (0 picks a free port)")
+	flag.Parse()
+
+	cfg, err := config.Load(cfgFiles...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zaqar-server:", err)
+		os.Exit(2)
+	}
+	if *bind != "" {
+		cfg.WSGI.Bind = *bind
+	}
+	if *port >= 0 {
+		cfg.WSGI.Port = *port
+	}
+	level := slog.LevelInfo
+	if cfg.Debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, cfg, log, nil); err != nil {
+		log.Error("zaqar-server failed", "err", err)
+		os.Exit(1)
+	}
+}
