@@ -15,3 +15,7 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storagetest.Bench(b, func(tb testing.TB) storage.Store { return memory.New() })
+}
