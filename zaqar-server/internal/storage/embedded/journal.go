@@ -46,7 +46,9 @@ func newJournal(db *bbolt.DB) *journal {
 // Append queues changes; the engine calls it under its own locks.
 func (j *journal) Append(changes ...memory.Change) uint64 {
 	j.mu.Lock()
-	j.pending = append(j.pending, changes...)
+	if j.err == nil { // after a failure or Close nothing more is written
+		j.pending = append(j.pending, changes...)
+	}
 	j.last++
 	seq := j.last
 	j.mu.Unlock()

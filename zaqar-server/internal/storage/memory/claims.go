@@ -80,7 +80,7 @@ func (cs *claimStore) Create(ctx context.Context, ref zaqar.QueueRef, opts stora
 			q.remove(m)
 			removed = append(removed, m.marker)
 		}
-		c := &claim{id: newID(), ttl: opts.TTL, grace: opts.Grace, expires: now + int64(opts.TTL)}
+		c := &claim{id: newID(), ttl: opts.TTL, grace: opts.Grace, expires: after(now, opts.TTL)}
 		var claimed, moved []*message
 		for _, m := range picked {
 			if deadLetter && m.claimCount >= opts.MaxClaimCount {
@@ -152,7 +152,7 @@ func deadLettered(m *message, now int64, ttl time.Duration) *message {
 		claimCount: m.claimCount,
 	}
 	if ttl > 0 {
-		n.ttl, n.expires = ttl, now+int64(ttl)
+		n.ttl, n.expires = ttl, after(now, ttl)
 	}
 	return n
 }
@@ -207,7 +207,7 @@ func (cs *claimStore) Update(ctx context.Context, ref zaqar.QueueRef, id string,
 		q.mu.Unlock()
 		return s.waitOr(seq, storage.ErrClaimNotFound)
 	}
-	c.ttl, c.grace, c.expires = ttl, grace, now+int64(ttl)
+	c.ttl, c.grace, c.expires = ttl, grace, after(now, ttl)
 	c.msgs = c.held(now) // forget messages that moved on
 	var extended []*message
 	for _, m := range c.msgs {

@@ -347,3 +347,32 @@ func TestDefaultLimit(t *testing.T) {
 		}
 	}
 }
+
+// Durations too large for the clock saturate: such a message or claim lives
+// (or waits) practically forever instead of wrapping into the past.
+func TestHugeDurations(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	forever := time.Duration(math.MaxInt64)
+	ids, err := s.Messages().Post(ctx, ref, []zaqar.NewMessage{
+		{Body: json.RawMessage(`1`), TTL: forever},
+		{Body: json.RawMessage(`2`), TTL: forever, Delay: forever},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.Messages().List(ctx, ref, storage.MessageListOptions{Echo: true})
+	if err != nil || len(msgs) != 1 || msgs[0].ID != ids[0] {
+		t.Fatalf("list = %v, %v; want only the undelayed message", msgs, err)
+	}
+	c, claimed, err := s.Claims().Create(ctx, ref, storage.ClaimOptions{TTL: forever, Grace: forever, Limit: 10})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	if _, _, err := s.Claims().Get(ctx, ref, c.ID); err != nil {
+		t.Errorf("claim with a huge TTL is not live: %v", err)
+	}
+	if err := s.Claims().Update(ctx, ref, c.ID, forever, forever); err != nil {
+		t.Errorf("update with a huge TTL: %v", err)
+	}
+}

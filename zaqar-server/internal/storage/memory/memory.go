@@ -22,6 +22,7 @@ package memory
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"sort"
 	"strconv"
 	"sync"
@@ -234,7 +235,19 @@ func expiry(start int64, ttl time.Duration) int64 {
 	if ttl <= 0 {
 		return 0
 	}
-	return start + int64(ttl)
+	return after(start, ttl)
+}
+
+// after is t+d in Unix nanoseconds, saturating so an absurd duration means
+// "far future" rather than wrapping into the past.
+func after(t int64, d time.Duration) int64 {
+	switch {
+	case d > 0 && t > math.MaxInt64-int64(d):
+		return math.MaxInt64
+	case d < 0 && t < math.MinInt64-int64(d):
+		return math.MinInt64
+	}
+	return t + int64(d)
 }
 
 // pageSize applies Zaqar's default page size to a missing limit.

@@ -46,7 +46,7 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 			m.created = now
 			m.expires = expiry(now, m.ttl)
 			if d := msgs[i].Delay; d > 0 {
-				m.delayUntil = now + int64(d)
+				m.delayUntil = after(now, d)
 			}
 			q.append(m)
 		}

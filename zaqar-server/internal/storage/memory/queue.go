@@ -89,7 +89,7 @@ func (m *message) extend(c *claim) bool {
 	if m.expires == 0 || m.expires >= c.expires {
 		return false
 	}
-	m.expires = c.expires + int64(c.grace)
+	m.expires = after(c.expires, c.grace)
 	m.ttl = c.ttl + c.grace
 	return true
 }
