@@ -19,20 +19,30 @@ var (
 // object is a JSON object whose values are decoded on demand.
 type object map[string]json.RawMessage
 
-// decodeObject parses a request document that must be a JSON object.
-func decodeObject(body []byte) (object, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+// decodeDoc parses a request document as Zaqar's read_json: a nil body (no
+// Content-Length) is empty, and the top level must be an object or an array.
+func decodeDoc(body []byte) (json.RawMessage, error) {
+	if body == nil {
 		return nil, errEmptyBody
 	}
-	if !json.Valid(body) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || !json.Valid(body) || (body[0] != '{' && body[0] != '[') {
 		return nil, errUnparsable
 	}
-	if body[0] != '{' {
+	return body, nil
+}
+
+// decodeObject parses a request document that must be a JSON object.
+func decodeObject(body []byte) (object, error) {
+	raw, err := decodeDoc(body)
+	if err != nil {
+		return nil, err
+	}
+	if raw[0] != '{' {
 		return nil, errDocType
 	}
 	var o object
-	if err := json.Unmarshal(body, &o); err != nil {
+	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, errUnparsable
 	}
 	return o, nil

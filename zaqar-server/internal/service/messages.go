@@ -47,11 +47,17 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 }
 
 func (s *Service) parseMessages(meta zaqar.Metadata, body []byte, clientID string) ([]zaqar.NewMessage, error) {
-	doc, err := decodeObject(body)
+	raw, err := decodeDoc(body)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := doc["messages"]
+	var doc object
+	if raw[0] == '{' {
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, errUnparsable
+		}
+	}
+	raw, ok := doc["messages"] // a top-level array has no "messages" either
 	if !ok {
 		return nil, zaqar.Invalidf("No messages were found in the request body.")
 	}

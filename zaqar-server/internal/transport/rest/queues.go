@@ -152,8 +152,9 @@ func (h *handler) patchQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("Content-Type") != patchMediaType {
-		h.fail(w, r, &zaqar.Error{Kind: zaqar.Unsupported, Title: "Unsupported media type",
-			Desc: "Accepted media type for PATCH: {'Accept-Patch': '" + patchMediaType + "'}."})
+		// Zaqar 15 sends the explanation as the title, with no description.
+		h.fail(w, r, &zaqar.Error{Kind: zaqar.Unsupported,
+			Title: "Accepted media type for PATCH: {'Accept-Patch': '" + patchMediaType + "'}."})
 		return
 	}
 	body, err := readBody(r, h.limits.MaxQueueMetadata)

@@ -149,7 +149,7 @@ func (h *handler) scope(next http.Handler) http.Handler {
 		var sc service.Scope
 		ids, ok := r.Header["Client-Id"]
 		if !ok {
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Missing header value", Description: "The Client-Id header is required."})
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Missing header value", Description: `The "Client-ID" header is required.`})
 			return
 		}
 		sc.ClientID = ids[0]
@@ -216,9 +216,15 @@ var errBodyRead = &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavai
 
 // readBody reads at most limit+1 bytes: callers see an oversize body as
 // longer than limit and answer with their own size error.
+// A request without Content-Length and without a chunked body gives nil,
+// which Zaqar tells apart from an empty body ("can not be empty" versus
+// "could not be parsed").
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
+	if r.Body == nil || r.Body == http.NoBody {
+		if _, ok := r.Header["Content-Length"]; !ok {
+			return nil, nil
+		}
+		return []byte{}, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {

@@ -125,7 +125,7 @@ func TestHeaders(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"no client id", []string{"Client-ID", "-"}, 400, `{"title":"Missing header value","description":"The Client-Id header is required."}`},
+		{"no client id", []string{"Client-ID", "-"}, 400, `{"title":"Missing header value","description":"The \"Client-ID\" header is required."}`},
 		{"bad client id", []string{"Client-ID", "nope"}, 400, `{"title":"Wrong UUID value","description":"Malformed hexadecimal UUID."}`},
 		{"no project", []string{"X-Project-ID", "-"}, 400, `{"title":"Project-Id Missing","description":"The header X-PROJECT-ID was missing"}`},
 		{"empty project", []string{"X-Project-ID", ""}, 400, `{"title":"Empty project header not allowed","description":"X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}`},
@@ -331,7 +331,7 @@ func TestBadInput(t *testing.T) {
 		want                     string
 	}{
 		{"malformed", "POST", "/v2/queues/q/messages", `{"messages": [`, 400, `{"title":"Invalid request body","description":"Request body could not be parsed."}`},
-		{"empty", "POST", "/v2/queues/q/messages", ``, 400, `{"title":"Invalid request body","description":"Request body can not be empty"}`},
+		{"empty", "POST", "/v2/queues/q/messages", ``, 400, `{"title":"Invalid request body","description":"Request body could not be parsed."}`},
 		{"no messages", "POST", "/v2/queues/q/messages", `{}`, 400, `{"title":"Invalid API request","description":"No messages were found in the request body."}`},
 		{"empty list", "POST", "/v2/queues/q/messages", `{"messages":[]}`, 400, `{"title":"Invalid API request","description":"No messages to enqueu."}`},
 		{"not a list", "POST", "/v2/queues/q/messages", `{"messages":{"body":1}}`, 400, `{"title":"Invalid request body","description":"Document type not supported."}`},
@@ -340,7 +340,8 @@ func TestBadInput(t *testing.T) {
 		{"string ttl", "POST", "/v2/queues/q/messages", `{"messages":[{"body":1,"ttl":"60"}]}`, 400, `{"title":"Invalid request body","description":"The value of the \"ttl\" field must be a int."}`},
 		{"huge ttl", "POST", "/v2/queues/q/messages", `{"messages":[{"body":1,"ttl":99999999999999999999}]}`, 400, `{"title":"Invalid request body","description":"JSON contains integer that is too large."}`},
 		{"ttl too small", "POST", "/v2/queues/q/messages", `{"messages":[{"body":1,"ttl":59}]}`, 400, `{"title":"Invalid API request","description":"The TTL for a message may not exceed 1209600 seconds, and must be at least 60 seconds long."}`},
-		{"top-level string", "POST", "/v2/queues/q/messages", `"x"`, 400, `{"title":"Invalid request body","description":"Document type not supported."}`},
+		{"top-level string", "POST", "/v2/queues/q/messages", `"x"`, 400, `{"title":"Invalid request body","description":"Request body could not be parsed."}`},
+		{"top-level array", "POST", "/v2/queues/q/messages", `[{"body":1}]`, 400, `{"title":"Invalid API request","description":"No messages were found in the request body."}`},
 		{"claim grace", "POST", "/v2/queues/q/claims", `{"ttl":60,"grace":0}`, 400, `{"title":"Invalid API request","description":"The grace for a claim may not exceed 43200 seconds, and must be at least 60 seconds long."}`},
 		{"claim limit", "POST", "/v2/queues/q/claims?limit=21", ``, 400, `{"title":"Invalid API request","description":"Limit must be at least 1 and may not be greater than 20."}`},
 		{"claim array", "POST", "/v2/queues/q/claims", `[]`, 400, `{"title":"Invalid request body","description":"Document type not supported."}`},
