@@ -246,26 +246,32 @@ func testSubscriptionDelete(e *env) {
 func testSubscriptionTTL(e *env) {
 	q := e.q("q")
 	s := e.subscribe(q, "http://example.com/short", time.Second)
+	s2 := e.subscribe(q, "http://example.com/short2", time.Second)
 	keep := e.subscribe(q, "http://example.com/long", long)
-	waitFor(e.t, "subscription to expire", func() bool {
-		_, err := e.s.Subscriptions().Get(e.ctx, q, s.ID)
-		if err != nil {
-			require_Error(e.t, err, storage.ErrSubscriptionNotFound)
+	waitFor(e.t, "subscriptions to expire", func() bool {
+		n := 0
+		for _, id := range []string{s.ID, s2.ID} {
+			_, err := e.s.Subscriptions().Get(e.ctx, q, id)
+			if err != nil {
+				require_Error(e.t, err, storage.ErrSubscriptionNotFound)
+				n++
+			}
 		}
-		return err != nil
+		return n == 2
 	})
 	subs, err := e.s.Subscriptions().List(e.ctx, q, "", 10)
 	require_NoError(e.t, err)
 	require_Slice(e.t, subIDs(subs), []string{keep.ID}, "listed after expiry")
+
+	// Nor does it hold on to its subscriber, for Create or for Update.
+	again := e.subscribe(q, "http://example.com/short", long)
+	require_True(e.t, again.ID != s.ID, "a new subscription replaces the expired one")
 	require_Error(e.t, e.s.Subscriptions().Confirm(e.ctx, q, s.ID, true), storage.ErrSubscriptionNotFound)
 	ttl := long
 	require_Error(e.t, e.s.Subscriptions().Update(e.ctx, q, s.ID, storage.SubscriptionUpdate{TTL: &ttl}), storage.ErrSubscriptionNotFound)
-
-	// Nor does it block its subscriber: for Create or for Update.
-	taken := "http://example.com/short"
+	taken := "http://example.com/short2"
 	require_NoError(e.t, e.s.Subscriptions().Update(e.ctx, q, keep.ID, storage.SubscriptionUpdate{Subscriber: &taken}))
-	again := e.subscribe(q, "http://example.com/long", long)
-	require_True(e.t, again.ID != s.ID && again.ID != keep.ID, "new subscription")
+	require_Equal(e.t, e.getSub(q, keep.ID).Subscriber, taken, "subscriber taken over from an expired subscription")
 }
 
 func testSubscriptionUpdateRestartsTTL(e *env) {
