@@ -573,3 +573,21 @@ func TestBatchOrderSurvives(t *testing.T) {
 		t.Errorf("after reopen got %v, want %v", got, want)
 	}
 }
+
+// BenchmarkPostConcurrent posts single messages from many goroutines, as
+// many HTTP clients would: the group commit lets them share fsyncs, so the
+// time per post falls well below one commit.
+func BenchmarkPostConcurrent(b *testing.B) {
+	s := open(b, b.TempDir(), nil)
+	q := zaqar.QueueRef{Project: "p", Name: "bench"}
+	body := json.RawMessage(`{"event":"benchmark","payload":{"id":12345,"tags":["a","b","c"]}}`)
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Messages().Post(context.Background(), q, []zaqar.NewMessage{{Body: body, TTL: time.Hour}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
