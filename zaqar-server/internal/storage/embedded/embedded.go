@@ -103,6 +103,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", file, err)
 	}
+	syncDir(filepath.Dir(file))
 	j := newJournal(db)
 	engine := memory.New(memory.WithClock(o.clock), memory.WithJournal(j))
 	if err := load(db, engine, o.clock.Now().UnixNano()); err != nil {
@@ -242,6 +243,16 @@ func loadQueue(qb *bbolt.Bucket, now int64) (memory.QueueState, error) {
 		}
 	}
 	return st, nil
+}
+
+// syncDir makes a newly created file's directory entry durable, which bbolt
+// does not do; without it a power cut (not a kill) could lose the whole
+// file. Best effort: some filesystems refuse to sync a directory.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // deleteKeys runs after iteration: deleting under a bbolt cursor skips keys.
