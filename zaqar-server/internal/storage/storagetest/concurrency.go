@@ -22,6 +22,7 @@ func concurrencyCases() []testCase {
 		{name: "ConcurrentClaimDelete", fn: testConcurrentClaimDelete},
 		{name: "ConcurrentClaimHold", fn: testConcurrentClaimHold},
 		{name: "ConcurrentClaimRelease", fn: testConcurrentClaimRelease},
+		{name: "ConcurrentDeadLetter", fn: testConcurrentDeadLetter},
 		{name: "ConcurrentPost", fn: testConcurrentPost},
 		{name: "ConcurrentPop", fn: testConcurrentPop},
 		{name: "ConcurrentPaging", fn: testConcurrentPaging},
@@ -232,6 +233,72 @@ func testConcurrentClaimRelease(e *env) {
 	})
 	e.requireOnce("deleted", deleted, want)
 	require_DeepEqual(e.t, e.stats(q), zaqar.Stats{}, "stats after consuming everything")
+}
+
+// Consumers that release every claim drive each message through exactly
+// MaxClaimCount deliveries into the dead-letter queue: a move under
+// contention neither loses nor copies a message.
+func testConcurrentDeadLetter(e *env) {
+	q, dlq := e.q("src"), e.q("dlq")
+	want := e.postMany(q, 100)
+	const maxClaims = 2
+	opts := claimOpts(4)
+	opts.MaxClaimCount, opts.DeadLetterQueue = maxClaims, dlq.Name
+	var (
+		mu        sync.Mutex
+		delivered = map[string]int{}
+	)
+	deadline := time.Now().Add(workDeadline)
+	parallel(6, func(w int) {
+		for {
+			if time.Now().After(deadline) {
+				e.t.Errorf("consumer %d: source not drained after %v", w, workDeadline)
+				return
+			}
+			c, msgs, err := e.s.Claims().Create(e.ctx, q, opts)
+			if err != nil {
+				e.t.Errorf("consumer %d: claim: %v", w, err)
+				return
+			}
+			if len(msgs) == 0 {
+				st, err := e.s.Messages().Stats(e.ctx, q)
+				if err != nil {
+					e.t.Errorf("consumer %d: stats: %v", w, err)
+					return
+				}
+				if st.Total == 0 {
+					return
+				}
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			mu.Lock()
+			for _, m := range msgs {
+				delivered[m.ID]++
+			}
+			mu.Unlock()
+			if err := e.s.Claims().Delete(e.ctx, q, c.ID); err != nil {
+				e.t.Errorf("consumer %d: release: %v", w, err)
+				return
+			}
+		}
+	})
+	for _, id := range want {
+		if delivered[id] != maxClaims {
+			e.t.Errorf("message %s delivered %d times, want %d", id, delivered[id], maxClaims)
+		}
+	}
+	// Ids in the dead-letter queue are the driver's business; bodies are unique.
+	var wantBodies []string
+	for i := range want {
+		wantBodies = append(wantBodies, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	got := bodies(e.listAll(dlq, allOpts))
+	slices.Sort(got)
+	slices.Sort(wantBodies)
+	require_Slice(e.t, got, wantBodies, "bodies in the dead-letter queue")
+	st := e.stats(dlq)
+	require_Equal(e.t, st.Free, len(want), "free in the dead-letter queue")
 }
 
 // Concurrent posters lose nothing, counts are exact, and each batch lands

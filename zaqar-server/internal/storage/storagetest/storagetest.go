@@ -45,10 +45,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	})
 }
 
-// RequireEnv returns the environment variable name, which names the backend
-// a driver's tests need. When it is empty the test is skipped, or fails when
-// ZAQAR_TEST_REQUIRE_ALL=1 (set by scripts/test), so CI never passes by
-// skipping a driver.
+// RequireEnv returns the value of the environment variable name, which
+// locates the backend a driver's tests need. When it is empty the test is
+// skipped, or fails when ZAQAR_TEST_REQUIRE_ALL=1 (set by scripts/test), so
+// CI never passes by skipping a driver.
 func RequireEnv(t testing.TB, name string) string {
 	t.Helper()
 	v := os.Getenv(name)
