@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
@@ -42,9 +43,14 @@ func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 }
 
 // Handler builds the HTTP API over store.
-func Handler(cfg config.Config, store storage.Store, log *slog.Logger) http.Handler {
-	svc := service.New(store, service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum, Logger: log})
-	return rest.New(svc, rest.Options{Logger: log, AdminMode: cfg.AdminMode})
+func Handler(cfg config.Config, store storage.Store, log *slog.Logger) (http.Handler, error) {
+	pol, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(store, service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
+		SignedURLKey: cfg.SignedURLKey, Logger: log})
+	return rest.New(svc, rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}), nil
 }
 
 // Run serves the API until ctx is done. ready, when not nil, receives the
@@ -59,12 +65,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 			log.Error("closing store", "err", err)
 		}
 	}()
+	handler, err := Handler(cfg, store, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.WSGI.Addr())
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           Handler(cfg, store, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -82,7 +82,11 @@ func BenchmarkPostMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			srv := httptest.NewServer(Handler(cfg, st, slog.New(slog.DiscardHandler)))
+			h, err := Handler(cfg, st, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
 			defer srv.Close()
 			tr := &http.Transport{MaxIdleConnsPerHost: 256}
 			client := &http.Client{Transport: tr}

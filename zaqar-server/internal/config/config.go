@@ -51,6 +51,7 @@ type Config struct {
 
 	MessagePipeline []string
 	SignedURLKey    string
+	PolicyFile      string // [oslo_policy] policy_file, relative to the first config file's directory
 
 	// Ignored lists options accepted for compatibility that have no effect,
 	// so start-up can say so once.
@@ -238,6 +239,13 @@ func sections() map[string]map[string]option {
 		"signed_url": {
 			"secret_key": str(func(c *Config) *string { return &c.SignedURLKey }),
 		},
+		"oslo_policy": {
+			"policy_file":          str(func(c *Config) *string { return &c.PolicyFile }),
+			"enforce_scope":        ignored,
+			"enforce_new_defaults": ignored,
+			"policy_default_rule":  ignored,
+			"policy_dirs":          ignored,
+		},
 	}
 	for _, k := range osloDefaults {
 		s["DEFAULT"][k] = ignored
@@ -294,6 +302,10 @@ func Load(files ...string) (Config, error) {
 				}
 			}
 		}
+	}
+	// oslo.config looks for policy_file next to the configuration files.
+	if c.PolicyFile != "" && !filepath.IsAbs(c.PolicyFile) && len(files) > 0 {
+		c.PolicyFile = filepath.Join(filepath.Dir(files[0]), c.PolicyFile)
 	}
 	return c, c.Validate()
 }

@@ -18,17 +18,19 @@ import (
 
 // Options configure a Service.
 type Options struct {
-	Limits   zaqar.Limits
-	Checksum bool // [DEFAULT] enable_checksum
-	Logger   *slog.Logger
+	Limits       zaqar.Limits
+	Checksum     bool   // [DEFAULT] enable_checksum
+	SignedURLKey string // [signed_url] secret_key; empty disables pre-signed URLs
+	Logger       *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
 type Service struct {
-	store    storage.Store
-	limits   zaqar.Limits
-	checksum bool
-	log      *slog.Logger
+	store     storage.Store
+	limits    zaqar.Limits
+	checksum  bool
+	signedKey string
+	log       *slog.Logger
 }
 
 // New returns a Service over store.
@@ -37,16 +39,21 @@ func New(store storage.Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, log: log}
+	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, log: log}
 }
 
 // Limits returns the limits the service enforces.
 func (s *Service) Limits() zaqar.Limits { return s.limits }
 
-// Scope is who is asking: the project and the client's Client-ID.
+// Scope is who is asking: the project, the client's Client-ID and, when
+// known, the user and roles (from a Keystone token, or X-Roles without auth).
 type Scope struct {
 	Project  string
 	ClientID string
+	UserID   string
+	Roles    []string
+	// Signed is set when a pre-signed URL, not a token, authorised the request.
+	Signed bool
 }
 
 // Ping reports whether storage answers.

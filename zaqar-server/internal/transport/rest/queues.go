@@ -232,3 +232,18 @@ func seconds(d time.Duration) int64 {
 	}
 	return int64(d / time.Second)
 }
+
+// shareQueue creates a pre-signed URL (200, not 201, as in Zaqar).
+func (h *handler) shareQueue(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, h.limits.MaxQueueMetadata)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	signed, err := h.svc.Share(queueOf(r), body, time.Now())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, signed)
+}

@@ -5,6 +5,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,10 +14,12 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -26,6 +29,13 @@ import (
 type Options struct {
 	Logger    *slog.Logger
 	AdminMode bool
+	// Policy decides every route's rule; nil means Zaqar's defaults.
+	Policy *policy.Enforcer
+	// Authenticate, when set, guards every request except GET / and those a
+	// valid pre-signed URL authorises (keystone auth_token middleware). It
+	// must leave the caller's project, user and roles in the X-Project-Id,
+	// X-User-Id and X-Roles headers.
+	Authenticate func(http.Handler) http.Handler
 }
 
 type handler struct {
@@ -33,6 +43,8 @@ type handler struct {
 	limits zaqar.Limits
 	log    *slog.Logger
 	admin  bool
+	policy *policy.Enforcer
+	auth   func(http.Handler) http.Handler
 }
 
 // New returns the HTTP handler of the v2 API.
@@ -41,13 +53,24 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, policy: opts.Policy, auth: opts.Authenticate}
+	if h.policy == nil {
+		h.policy, _ = policy.New(policy.Defaults())
+	}
 	r := chi.NewRouter()
-	r.Use(h.requestID, h.recoverer)
+	r.Use(h.requestID, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		// chi drops its Allow header when the handler is ours; Falcon sends one.
+		var allowed []string
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, transport.Doc{Title: "405 Method Not Allowed"})
 	})
 	r.Get("/", h.versions)
@@ -57,27 +80,28 @@ func New(svc *service.Service, opts Options) http.Handler {
 		r.Use(h.nonURLEncoded, h.acceptsJSON, h.scope)
 		r.Get("/v2", h.home)
 		r.Get("/v2/", h.home)
-		r.Get("/v2/ping", h.ping)
-		r.Head("/v2/ping", h.pingHead)
-		r.Get("/v2/health", h.health)
-		r.Get("/v2/queues", h.listQueues)
+		r.With(h.allow("ping:get")).Get("/v2/ping", h.ping)
+		r.With(h.allow("ping:get")).Head("/v2/ping", h.pingHead)
+		r.With(h.allow("health:get")).Get("/v2/health", h.health)
+		r.With(h.allow("queues:get_all")).Get("/v2/queues", h.listQueues)
 		r.Route("/v2/queues/{queue}", func(r chi.Router) {
 			r.Use(h.queueName)
-			r.Put("/", h.createQueue)
-			r.Get("/", h.getQueue)
-			r.Patch("/", h.patchQueue)
-			r.Delete("/", h.deleteQueue)
-			r.Get("/stats", h.queueStats)
-			r.Post("/purge", h.purgeQueue)
-			r.Post("/messages", h.postMessages)
-			r.Get("/messages", h.listMessages)
-			r.Delete("/messages", h.deleteMessages)
-			r.Get("/messages/{message}", h.getMessage)
-			r.Delete("/messages/{message}", h.deleteMessage)
-			r.Post("/claims", h.createClaim)
-			r.Get("/claims/{claim}", h.getClaim)
-			r.Patch("/claims/{claim}", h.updateClaim)
-			r.Delete("/claims/{claim}", h.deleteClaim)
+			r.With(h.allow("queues:create")).Put("/", h.createQueue)
+			r.With(h.allow("queues:get")).Get("/", h.getQueue)
+			r.With(h.allow("queues:update")).Patch("/", h.patchQueue)
+			r.With(h.allow("queues:delete")).Delete("/", h.deleteQueue)
+			r.With(h.allow("queues:stats")).Get("/stats", h.queueStats)
+			r.With(h.allow("queues:purge")).Post("/purge", h.purgeQueue)
+			r.With(h.allow("queues:share")).Post("/share", h.shareQueue)
+			r.With(h.allow("messages:create")).Post("/messages", h.postMessages)
+			r.With(h.allow("messages:get_all")).Get("/messages", h.listMessages)
+			r.With(h.allow("messages:delete_all")).Delete("/messages", h.deleteMessages)
+			r.With(h.allow("messages:get")).Get("/messages/{message}", h.getMessage)
+			r.With(h.allow("messages:delete")).Delete("/messages/{message}", h.deleteMessage)
+			r.With(h.allow("claims:create")).Post("/claims", h.createClaim)
+			r.With(h.allow("claims:get")).Get("/claims/{claim}", h.getClaim)
+			r.With(h.allow("claims:update")).Patch("/claims/{claim}", h.updateClaim)
+			r.With(h.allow("claims:delete")).Delete("/claims/{claim}", h.deleteClaim)
 		})
 	})
 	return r
@@ -107,6 +131,69 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+type signedKey struct{}
+
+// presigned checks pre-signed URL headers before anything else, as Zaqar
+// does, and answers 404 to any failure. Unlike Zaqar, the mere presence of
+// URL-Signature (even empty) never skips authentication: the request either
+// verifies or is refused.
+func (h *handler) presigned(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Header["Url-Signature"]; !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ok := h.svc.VerifySigned(service.SignedRequest{
+			Signature: r.Header.Get("URL-Signature"), Expires: r.Header.Get("URL-Expires"),
+			Methods: r.Header.Get("URL-Methods"), Paths: r.Header.Get("URL-Paths"),
+			Project: r.Header.Get("X-Project-ID"), Method: r.Method, Path: r.URL.Path,
+		}, time.Now())
+		if !ok {
+			writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
+			return
+		}
+		// The signature, not the client, vouches for the project; roles and
+		// user are never taken from a signed request.
+		r.Header.Del("X-Roles")
+		r.Header.Del("X-User-Id")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), signedKey{}, true)))
+	})
+}
+
+func isSigned(r *http.Request) bool { v, _ := r.Context().Value(signedKey{}).(bool); return v }
+
+// authenticate runs the configured authentication except for GET / and
+// pre-signed requests.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	if h.auth == nil {
+		return next
+	}
+	guarded := h.auth(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || isSigned(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// allow enforces a policy rule (zaqar/common/policies); refusals are 403.
+func (h *handler) allow(rule string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sc := scopeOf(r)
+			creds := policy.Creds{ProjectID: sc.Project, UserID: sc.UserID, Roles: sc.Roles}
+			if !h.policy.Allowed(rule, creds, policy.Target{"project_id": sc.Project}) {
+				writeJSON(w, http.StatusForbidden, transport.Doc{Title: zaqar.TitleNotAuthorized,
+					Description: "You are not authorized to complete this action."})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 func (h *handler) nonURLEncoded(next http.Handler) http.Handler {
@@ -168,6 +255,13 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			return
 		}
 		sc.Project = projects[0]
+		sc.UserID = r.Header.Get("X-User-Id")
+		for _, role := range strings.Split(r.Header.Get("X-Roles"), ",") {
+			if role = strings.TrimSpace(role); role != "" {
+				sc.Roles = append(sc.Roles, role)
+			}
+		}
+		sc.Signed = isSigned(r)
 		next.ServeHTTP(w, r.WithContext(service.WithScope(r.Context(), sc)))
 	})
 }

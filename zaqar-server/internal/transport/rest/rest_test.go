@@ -2,6 +2,9 @@ package rest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,7 +13,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
@@ -24,19 +29,26 @@ const (
 )
 
 type api struct {
-	t   *testing.T
-	srv *httptest.Server
+	t     *testing.T
+	srv   *httptest.Server
+	store storage.Store
 }
 
+func (a *api) srvStore() storage.Store { return a.store }
+
 func newAPI(t *testing.T, store storage.Store) *api {
+	return newAPIWith(t, store, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{})
+}
+
+func newAPIWith(t *testing.T, store storage.Store, so service.Options, ro rest.Options) *api {
 	t.Helper()
 	if store == nil {
 		store = memory.New()
 	}
-	svc := service.New(store, service.Options{Limits: zaqar.DefaultLimits()})
-	srv := httptest.NewServer(rest.New(svc, rest.Options{}))
+	svc := service.New(store, so)
+	srv := httptest.NewServer(rest.New(svc, ro))
 	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv}
+	return &api{t: t, srv: srv, store: store}
 }
 
 type resp struct {
@@ -144,7 +156,12 @@ func TestHeaders(t *testing.T) {
 	a.expect("GET", "/v2/queues/"+strings.Repeat("a", 65), "", 400)
 	a.expect("GET", "/v2/queues/ok.name_-1", "", 200)
 	a.expect("GET", "/v2/nowhere", "", 404)
-	a.expect("POST", "/v2/queues", "", 405)
+	if r := a.expect("POST", "/v2/queues", "", 405); r.header.Get("Allow") != "GET" {
+		t.Errorf("Allow = %q, want GET", r.header.Get("Allow"))
+	}
+	if r := a.expect("POST", "/v2/queues/q/stats", "", 405); r.header.Get("Allow") != "GET" {
+		t.Errorf("Allow = %q, want GET", r.header.Get("Allow"))
+	}
 	a.expect("HEAD", "/v2/ping", "", 204)
 	a.expect("GET", "/v2/ping", "", 204)
 	r := a.expect("GET", "/v2/", "", 200)
@@ -425,4 +442,91 @@ func TestStorageFailures(t *testing.T) {
 	a = newAPI(t, failing{Store: memory.New(), panics: true})
 	r = a.expect("GET", "/v2/queues", "", 500)
 	equalJSON(t, r.body, `{"title":"Internal server error","description":"An unexpected error occurred."}`)
+}
+
+func TestPolicy(t *testing.T) {
+	a := newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{AdminMode: true})
+	r := a.expect("GET", "/v2/health", "", 403, "X-Roles", "member")
+	equalJSON(t, r.body, `{"title":"Not authorized","description":"You are not authorized to complete this action."}`)
+	a.expect("GET", "/v2/health", "", 200, "X-Roles", "member,admin")
+
+	p, err := policy.New(map[string]string{"queues:delete": "role:admin", "queues:create": ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{Policy: p})
+	a.expect("PUT", "/v2/queues/q", "", 201)
+	a.expect("DELETE", "/v2/queues/q", "", 403)
+	a.expect("DELETE", "/v2/queues/q", "", 204, "X-Roles", "admin")
+	a.expect("GET", "/v2/queues", "", 403) // a rule missing from the policy denies
+}
+
+func TestPreSignedURLs(t *testing.T) {
+	a := newAPI(t, nil)
+	r := a.expect("POST", "/v2/queues/q/share", `{}`, 400)
+	equalJSON(t, r.body, `{"title":"Invalid API request","description":"The `+"`key`"+` can't be None"}`)
+
+	so := service.Options{Limits: zaqar.DefaultLimits(), SignedURLKey: "s3cret"}
+	// Every request must pass authentication, so only a valid signature gets in.
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) })
+	}
+	open := newAPIWith(t, nil, so, rest.Options{})
+	guarded := newAPIWith(t, open.srvStore(), so, rest.Options{Authenticate: deny})
+	r = open.expect("POST", "/v2/queues/q/share", `{"methods":["GET","POST"],"paths":["messages","claims"],"expires":"2999-01-01T00:00:00"}`, 200)
+	doc := r.json(t)
+	if doc["project"] != "p1" || doc["expires"] != "2999-01-01T00:00:00" || len(doc["signature"].(string)) != 64 {
+		t.Fatalf("share = %s", r.body)
+	}
+	equalJSON(t, mustJSON(doc["paths"]), `["/v2/queues/q/claims","/v2/queues/q/messages"]`)
+	equalJSON(t, mustJSON(doc["methods"]), `["GET","POST"]`)
+	sig := doc["signature"].(string)
+	signed := func(sig, methods, paths, expires, project string) []string {
+		return []string{"URL-Signature", sig, "URL-Methods", methods, "URL-Paths", paths, "URL-Expires", expires, "X-Project-ID", project}
+	}
+	good := signed(sig, "GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-01T00:00:00", "p1")
+	open.expect("POST", "/v2/queues/q/messages", `{"messages":[{"body":1}]}`, 201, good...)
+	open.expect("GET", "/v2/queues/q/messages", "", 200, good...)
+	cases := []struct {
+		name, method, path string
+		hdr                []string
+	}{
+		{"tampered", "GET", "/v2/queues/q/messages", signed(strings.Repeat("0", 64), "GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-01T00:00:00", "p1")},
+		{"empty signature", "GET", "/v2/queues/q/messages", signed("", "GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-01T00:00:00", "p1")},
+		{"other queue", "GET", "/v2/queues/q2/messages", good},
+		{"queue name prefix", "GET", "/v2/queues/q/messagesx", good},
+		{"other method", "DELETE", "/v2/queues/q/messages", good},
+		{"other path", "GET", "/v2/queues/q/stats", good},
+		{"other project", "GET", "/v2/queues/q/messages", signed(sig, "GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-01T00:00:00", "p2")},
+		{"extended expiry", "GET", "/v2/queues/q/messages", signed(sig, "GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-02T00:00:00", "p1")},
+		{"widened methods", "DELETE", "/v2/queues/q/messages", signed(sig, "DELETE,GET,POST", "/v2/queues/q/claims,/v2/queues/q/messages", "2999-01-01T00:00:00", "p1")},
+		{"regex path", "GET", "/v2/queues/q/messages", signed(sig, "GET,POST", "/v2/queues/.*", "2999-01-01T00:00:00", "p1")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := guarded.expect(tc.method, tc.path, "", 404, tc.hdr...)
+			equalJSON(t, r.body, `{"title":"404 Not Found"}`)
+		})
+	}
+	// Through the guard, a valid signature needs no token; without one, 401.
+	guarded.expect("GET", "/v2/queues/q/messages?echo=true", "", 200, good...)
+	guarded.expect("GET", "/v2/queues/q/messages", "", 401)
+	guarded.expect("GET", "/", "", 300)
+
+	r = open.expect("POST", "/v2/queues/q/share", `{"expires":"2000-01-01T00:00:00"}`, 400)
+	equalJSON(t, r.body, `{"title":"Invalid API request","description":"`+"`expires`"+` is lower than the current time"}`)
+	open.expect("POST", "/v2/queues/q/share", `{"expires":"1234567890"}`, 400)
+	open.expect("POST", "/v2/queues/q/share", `{"paths":["stats"]}`, 400)
+	open.expect("POST", "/v2/queues/q/share", `{"bogus":1}`, 400)
+
+	// An expired URL is refused even with a correct signature.
+	past := time.Now().UTC().Add(-time.Minute).Format("2006-01-02T15:04:05")
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(`/v2/queues/q/messages\nGET\np1\n` + past))
+	guarded.expect("GET", "/v2/queues/q/messages", "", 404, signed(hex.EncodeToString(mac.Sum(nil)), "GET", "/v2/queues/q/messages", past, "p1")...)
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
