@@ -159,6 +159,9 @@ func TestHeaders(t *testing.T) {
 	if r := a.expect("POST", "/v2/queues", "", 405); r.header.Get("Allow") != "GET" {
 		t.Errorf("Allow = %q, want GET", r.header.Get("Allow"))
 	}
+	if r := a.expect("POST", "/v2/queues/q", "", 405); r.header.Get("Allow") != "GET, PUT, PATCH, DELETE" {
+		t.Errorf("Allow = %q, want GET, PUT, PATCH, DELETE", r.header.Get("Allow"))
+	}
 	if r := a.expect("POST", "/v2/queues/q/stats", "", 405); r.header.Get("Allow") != "GET" {
 		t.Errorf("Allow = %q, want GET", r.header.Get("Allow"))
 	}
