@@ -4,6 +4,10 @@
 // sentinel errors below or *zaqar.Error values (Kind Unavailable for backend
 // failures), never their own error types.
 //
+// Stores keep copies: changing a metadata, options or body value after a
+// call never changes what is stored, and what a call returns is the
+// caller's to change. Bodies round-trip byte for byte (no re-encoding).
+//
 // Time is the store's own: a driver decides "now" (an injected clock in the
 // memory and embedded stores, the server's time in networked ones), and
 // anything that has expired by then is invisible to every method.
@@ -85,9 +89,11 @@ type MessageStore interface {
 	GetMany(ctx context.Context, q zaqar.QueueRef, ids []string) ([]zaqar.Message, error)
 	// Delete removes one message. A missing message is not an error. With an
 	// empty claimID a message under a live claim gives ErrMessageClaimed. With a
-	// claimID the message must be under that live claim: ErrMessageNotClaimed
-	// when it has no live claim, ErrMessageClaimed when another live claim
-	// holds it, ErrClaimNotFound when claimID names no live claim of the queue.
+	// claimID the message must be under that live claim: ErrClaimNotFound
+	// first, whenever claimID names no live claim of the queue (for an
+	// unclaimed message ErrMessageNotClaimed is also acceptable); then
+	// ErrMessageNotClaimed when the message has no live claim, and
+	// ErrMessageClaimed when another live claim holds it.
 	Delete(ctx context.Context, q zaqar.QueueRef, id, claimID string) error
 	// DeleteMany removes the messages of ids, ignoring missing ones. With
 	// claimIDs nil claims are ignored; otherwise every listed message that
@@ -146,9 +152,10 @@ type ClaimOptions struct {
 
 // SubscriptionStore keeps subscriptions.
 type SubscriptionStore interface {
-	// Create stores a subscription, unconfirmed unless sub.Confirmed. When the
-	// queue already has one for the same subscriber it returns that one and
-	// created=false, changing nothing.
+	// Create stores a subscription, unconfirmed unless sub.Confirmed, with a
+	// new id (sub.ID is ignored). When the queue already has a live one for
+	// the same subscriber it returns that one and created=false, changing
+	// nothing.
 	Create(ctx context.Context, q zaqar.QueueRef, sub zaqar.Subscription) (s zaqar.Subscription, created bool, err error)
 	// Get returns a live subscription; ErrSubscriptionNotFound otherwise.
 	Get(ctx context.Context, q zaqar.QueueRef, id string) (zaqar.Subscription, error)

@@ -16,6 +16,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceShared runs every case on one store, as API nodes sharing a
+// server would: MultiNodeClaim and the shared-server isolation paths run.
+func TestConformanceShared(t *testing.T) {
+	s := memory.New()
+	storagetest.Run(t, func(t *testing.T) storage.Store { return s })
+}
+
 func BenchmarkStore(b *testing.B) {
 	storagetest.Bench(b, func(tb testing.TB) storage.Store { return memory.New() })
 }
