@@ -58,43 +58,32 @@ func (p *parser) peek() string {
 }
 
 func (p *parser) or() (check, error) {
-	c, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	list := orC{c}
-	for strings.EqualFold(p.peek(), "or") {
-		p.pos++
-		c, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	if len(list) == 1 {
-		return list[0], nil
-	}
-	return list, nil
+	return p.list("or", p.and, func(cs []check) check { return orC(cs) })
 }
 
 func (p *parser) and() (check, error) {
-	c, err := p.unary()
+	return p.list("and", p.unary, func(cs []check) check { return andC(cs) })
+}
+
+// list parses operands separated by the keyword word.
+func (p *parser) list(word string, operand func() (check, error), combine func([]check) check) (check, error) {
+	c, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	list := andC{c}
-	for strings.EqualFold(p.peek(), "and") {
+	cs := []check{c}
+	for strings.EqualFold(p.peek(), word) {
 		p.pos++
-		c, err := p.unary()
+		c, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, c)
+		cs = append(cs, c)
 	}
-	if len(list) == 1 {
-		return list[0], nil
+	if len(cs) == 1 {
+		return cs[0], nil
 	}
-	return list, nil
+	return combine(cs), nil
 }
 
 func (p *parser) unary() (check, error) {

@@ -3,7 +3,6 @@ package rest
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -80,16 +79,9 @@ func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) {
 	var p service.MessageListParams
 	var next query
 	var err error
-	if m, ok := param(r, "marker"); ok {
-		p.Marker = m
-		next.set("marker", m)
-	}
-	if p.Limit, err = paramInt(r, "limit"); err != nil {
+	if p.Marker, p.Limit, err = page(r, &next); err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	if p.Limit != nil {
-		next.set("limit", strconv.Itoa(*p.Limit))
 	}
 	for _, b := range []struct {
 		name string

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
@@ -23,16 +22,9 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
 	var p service.QueueListParams
 	var next query
 	var err error
-	if m, ok := param(r, "marker"); ok {
-		p.Marker = m
-		next.set("marker", m)
-	}
-	if p.Limit, err = paramInt(r, "limit"); err != nil {
+	if p.Marker, p.Limit, err = page(r, &next); err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	if p.Limit != nil {
-		next.set("limit", strconv.Itoa(*p.Limit))
 	}
 	detailed, ok, err := paramBool(r, "detailed")
 	if err != nil {

@@ -377,6 +377,22 @@ func paramBool(r *http.Request, name string) (val, present bool, err error) {
 	return false, false, invalidParam(name, `The value of the parameter must be "true" or "false".`)
 }
 
+// page reads marker and limit, recording them for the next link in the
+// order Falcon's get_param stores them.
+func page(r *http.Request, next *query) (marker string, limit *int, err error) {
+	if m, ok := param(r, "marker"); ok {
+		marker = m
+		next.set("marker", m)
+	}
+	if limit, err = paramInt(r, "limit"); err != nil {
+		return "", nil, err
+	}
+	if limit != nil {
+		next.set("limit", strconv.Itoa(*limit))
+	}
+	return marker, limit, nil
+}
+
 // paramList splits comma-separated values (auto_parse_qs_csv=True) and
 // repeated parameters; nil when absent.
 func paramList(r *http.Request, name string) []string {
