@@ -261,7 +261,8 @@ func Load(files ...string) (Config, error) {
 	known := sections()
 	for _, file := range files {
 		f, err := ini.LoadSources(ini.LoadOptions{
-			Insensitive: false, AllowPythonMultilineValues: true, SpaceBeforeInlineComment: true,
+			// oslo.config has no inline comments: "# x" after a value is part of it.
+			Insensitive: false, AllowPythonMultilineValues: true, IgnoreInlineComment: true,
 		}, file)
 		if err != nil {
 			return Config{}, fmt.Errorf("config file %s: %w", file, err)

@@ -103,3 +103,33 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("Load of a missing file succeeded")
 	}
 }
+
+// TestREADMESample keeps the README's configuration sample loadable.
+func TestREADMESample(t *testing.T) {
+	b, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```ini\n")
+	sample, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README has no ```ini sample")
+	}
+	c, err := Load(writeConf(t, sample))
+	if err != nil {
+		t.Fatalf("README sample: %v", err)
+	}
+	if c.AuthStrategy != "" || c.MessageStore != "embedded" || c.Limits.MaxClaimGrace != Default().Limits.MaxClaimGrace || c.PolicyFile == "" {
+		t.Errorf("README sample loaded as %+v", c)
+	}
+}
+
+func TestInlineHashIsPartOfValue(t *testing.T) {
+	c, err := Load(writeConf(t, "[signed_url]\nsecret_key = abc # def\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SignedURLKey != "abc # def" {
+		t.Errorf("secret_key = %q, want oslo.config's literal value", c.SignedURLKey)
+	}
+}
