@@ -21,6 +21,7 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -146,7 +147,7 @@ func (h *handler) presigned(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok := h.svc.VerifySigned(service.SignedRequest{
+		ok := h.svc.VerifySigned(signedurl.Request{
 			Signature: r.Header.Get("URL-Signature"), Expires: r.Header.Get("URL-Expires"),
 			Methods: r.Header.Get("URL-Methods"), Paths: r.Header.Get("URL-Paths"),
 			Project: r.Header.Get("X-Project-ID"), Method: r.Method, Path: r.URL.Path,
