@@ -1,0 +1,18 @@
+-- ClaimDelete: ARGV = claim id. Releases the claim: the messages it still
+-- holds become claimable at once.
+local cid = ARGV[1]
+local p = redis.call('HGET', CLM, cid)
+if p then
+	local c = cmsgpack.unpack(p)
+	for i = 4, #c do
+		local m = getm(c[i])
+		if m and m[CLAIM] == cid then
+			m[CLAIM], m[CLAIM_EXP] = '', 0
+			redis.call('HSET', MSG, c[i], cmsgpack.pack(m))
+		end
+	end
+	redis.call('HDEL', CLM, cid)
+	redis.call('ZREM', CLX, cid)
+end
+gc()
+return 0

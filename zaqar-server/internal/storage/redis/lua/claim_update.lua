@@ -1,0 +1,22 @@
+-- ClaimUpdate: ARGV = claim id, ttl ms, grace ms. Renews a live claim from
+-- now and extends its messages as a claim does; returns 0, or 1 when the
+-- claim is not live.
+local cid, cttl, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local c = getc(cid)
+if not c then return 1 end
+local cexp = now + cttl
+local n = {cexp, cttl, grace}
+for i = 4, #c do
+	local m = getm(c[i])
+	if m and live(m) and m[CLAIM] == cid and claimed(m) then
+		m[CLAIM_EXP] = cexp
+		extend(m, cexp, cttl, grace)
+		redis.call('HSET', MSG, c[i], cmsgpack.pack(m))
+		redis.call('ZADD', EXP, score(m[EXPIRES]), c[i])
+		n[#n + 1] = c[i]
+	end
+end
+putc(cid, n)
+gc()
+reexpire()
+return 0

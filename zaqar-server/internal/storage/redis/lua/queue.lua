@@ -1,0 +1,158 @@
+-- Library of the queue scripts: the keys of one queue, which share a hash
+-- tag, passed by the Go side in this order.
+local REC, ORD, MSG, BODY, EXP, CLM, CLX, OUT, RX =
+	KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+
+-- A message's state is a cmsgpack array in MSG, its body a field of BODY.
+local MARKER, CREATED, EXPIRES, TTL, DELAY, CLAIM, CLAIM_EXP, COUNT, CLIENT, CHECKSUM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+
+local function getm(id)
+	local p = redis.call('HGET', MSG, id)
+	if not p then return nil end
+	return cmsgpack.unpack(p)
+end
+
+local function live(m) return m[EXPIRES] == 0 or m[EXPIRES] > now end
+local function claimed(m) return m[CLAIM] ~= '' and m[CLAIM_EXP] > now end
+local function delayed(m) return m[DELAY] > now end
+
+-- drop removes a message from every structure of the queue.
+local function drop(id)
+	redis.call('ZREM', ORD, id)
+	redis.call('ZREM', EXP, id)
+	redis.call('HDEL', MSG, id)
+	redis.call('HDEL', BODY, id)
+end
+
+-- view appends what a reader sees of message id to out: nine fields, the
+-- claim id only while that claim is live.
+local function view(out, id, m, body)
+	local c = ''
+	if claimed(m) then c = m[CLAIM] end
+	if body == nil then body = redis.call('HGET', BODY, id) or '' end
+	local n = #out
+	out[n + 1] = id
+	out[n + 2] = body
+	out[n + 3] = num(m[MARKER])
+	out[n + 4] = num(m[TTL])
+	out[n + 5] = num(m[CREATED])
+	out[n + 6] = m[CLIENT]
+	out[n + 7] = c
+	out[n + 8] = num(m[COUNT])
+	out[n + 9] = m[CHECKSUM]
+end
+
+-- A claim is a cmsgpack array in CLM: expiry, ttl, grace, then the ids of
+-- the messages it took; CLX scores claim ids by expiry for the GC.
+local function getc(cid)
+	if cid == '' then return nil end
+	local p = redis.call('HGET', CLM, cid)
+	if not p then return nil end
+	local c = cmsgpack.unpack(p)
+	if c[1] <= now then return nil end
+	return c
+end
+
+local function putc(cid, c)
+	redis.call('HSET', CLM, cid, cmsgpack.pack(c))
+	redis.call('ZADD', CLX, num(c[1]), cid)
+end
+
+-- extend keeps a claimed message alive until the claim's end plus grace
+-- (zaqar-semantics 4): its TTL then reads claim ttl + grace.
+local function extend(m, cexp, cttl, grace)
+	if m[EXPIRES] ~= 0 and m[EXPIRES] < cexp then
+		m[EXPIRES] = cexp + grace
+		m[TTL] = cttl + grace
+		return true
+	end
+	return false
+end
+
+-- gc is the bounded reclamation every write runs: up to 32 expired
+-- messages, 8 expired claims and 32 expired dead-letter receipts.
+local function gc()
+	local ids = redis.call('ZRANGEBYSCORE', EXP, '-inf', num(now), 'LIMIT', 0, 32)
+	for _, id in ipairs(ids) do drop(id) end
+	local cids = redis.call('ZRANGEBYSCORE', CLX, '-inf', num(now), 'LIMIT', 0, 8)
+	for _, cid in ipairs(cids) do
+		redis.call('HDEL', CLM, cid)
+		redis.call('ZREM', CLX, cid)
+	end
+	local rx = redis.call('ZRANGEBYSCORE', RX, '-inf', num(now), 'LIMIT', 0, 32)
+	if #rx > 0 then redis.call('ZREM', RX, unpack(rx)) end
+end
+
+-- reexpire gives the data keys a Redis expiry at the latest expiry of any
+-- message or claim they hold, so a queue whose messages all expired is
+-- reclaimed by Redis itself even if no one touches it again. Writes that add
+-- or extend messages or claims call it; removals need not.
+local function reexpire()
+	local at = 0
+	for _, k in ipairs({EXP, CLX}) do
+		local last = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+		if last[2] then
+			local s = tonumber(last[2])
+			if s > at then at = s end
+		end
+	end
+	if at == 0 then return end
+	for _, k in ipairs({ORD, MSG, BODY, EXP, CLM, CLX}) do
+		if at == math.huge then
+			redis.call('PERSIST', k)
+		else
+			redis.call('PEXPIREAT', k, num(at))
+		end
+	end
+end
+
+-- ensure creates the queue record with empty metadata when absent.
+local function ensure()
+	if redis.call('EXISTS', REC) == 0 then
+		redis.call('HSET', REC, 'meta', '{}', 'ctr', '0')
+	end
+end
+
+-- unindexed reports whether the queue still has to be entered in its
+-- project's index (a key in another slot, written by the Go side).
+local function unindexed()
+	if redis.call('HGET', REC, 'ix') == '1' then return 0 end
+	return 1
+end
+
+-- append adds messages at the tail with the next markers. Each entry is
+-- {id, state, body}; state[MARKER] is assigned here.
+local function append(entries)
+	local ctr = tonumber(redis.call('HGET', REC, 'ctr') or '0')
+	local ms, bs, os, es = {}, {}, {}, {}
+	for _, e in ipairs(entries) do
+		ctr = ctr + 1
+		e[2][MARKER] = ctr
+		ms[#ms + 1] = e[1]; ms[#ms + 1] = cmsgpack.pack(e[2])
+		bs[#bs + 1] = e[1]; bs[#bs + 1] = e[3]
+		os[#os + 1] = num(ctr); os[#os + 1] = e[1]
+		es[#es + 1] = score(e[2][EXPIRES]); es[#es + 1] = e[1]
+	end
+	if #ms == 0 then return end
+	redis.call('HSET', MSG, unpack(ms))
+	redis.call('HSET', BODY, unpack(bs))
+	redis.call('ZADD', ORD, unpack(os))
+	redis.call('ZADD', EXP, unpack(es))
+	redis.call('HSET', REC, 'ctr', num(ctr))
+end
+
+-- scan calls f(id, m) for the messages after marker in queue order until f
+-- returns true; expired messages are passed too (the caller decides).
+local function scan(marker, batch, f)
+	local from = '(' .. marker
+	while true do
+		local page = redis.call('ZRANGEBYSCORE', ORD, from, '+inf', 'WITHSCORES', 'LIMIT', 0, batch)
+		if #page == 0 then return end
+		for i = 1, #page, 2 do
+			from = '(' .. page[i + 1]
+			local m = getm(page[i])
+			if m and f(page[i], m) then return end
+		end
+		if #page < 2 * batch then return end
+	end
+end

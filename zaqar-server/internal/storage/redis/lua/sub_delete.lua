@@ -1,0 +1,4 @@
+-- SubDelete: ARGV = id.
+dels(ARGV[1])
+gcsubs()
+return 0
