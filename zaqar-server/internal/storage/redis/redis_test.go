@@ -1,16 +1,33 @@
 package redis_test
 
 import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
 func TestConformance(t *testing.T) {
 	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
 	storagetest.Run(t, func(t *testing.T) storage.Store {
+		// A store per call: its own connection pool, as an API node has.
 		s, err := redis.Open(t.Context(), url)
 		if err != nil {
 			t.Fatal(err)
@@ -18,4 +35,226 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+func BenchmarkStore(b *testing.B) {
+	url := storagetest.RequireEnv(b, "ZAQAR_TEST_REDIS_URL")
+	storagetest.Bench(b, func(tb testing.TB) storage.Store {
+		s, err := redis.Open(b.Context(), url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// redisServer is a redis-server this test started and stops.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// startRedis starts redis-server on port (a free one when 0) with its data
+// in dir, persisting every write to the AOF, and waits until it answers.
+// Without redis-server on PATH the test is skipped, or fails under
+// ZAQAR_TEST_REQUIRE_ALL=1.
+func startRedis(t *testing.T, dir string, port int) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
+			t.Fatalf("redis-server is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1")
+		}
+		t.Skip("redis-server is not on PATH")
+	}
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{t: t, port: port, dir: dir, cmd: cmd}
+	t.Cleanup(r.stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for !r.answers() {
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			t.Fatalf("redis-server on port %d did not start:\n%s", port, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// answers reports whether the server replies PONG.
+func (r *redisServer) answers() bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(r.port), time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "+PONG\r\n"
+}
+
+// stop sends SIGTERM (Redis then writes and syncs its AOF) and waits.
+func (r *redisServer) stop() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		r.cmd.Process.Kill()
+		<-done
+		r.t.Errorf("redis-server on port %d ignored SIGTERM for 10s; killed", r.port)
+	}
+	r.cmd = nil
+}
+
+// A Redis restart loses nothing acknowledged (appendonly yes), calls during
+// the outage fail with Unavailable (a 503), and the same Store recovers by
+// itself once Redis is back.
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv := startRedis(t, dir, 0)
+	ctx := t.Context()
+	s, err := redis.Open(ctx, srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	q := zaqar.QueueRef{Project: "restart-" + rand.Text(), Name: "q"}
+	if _, err := s.Queues().Create(ctx, q, zaqar.Metadata{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	var posted []string
+	for b := range 5 {
+		var batch []zaqar.NewMessage
+		for i := range 10 {
+			batch = append(batch, zaqar.NewMessage{Body: json.RawMessage(fmt.Sprintf(`{"b":%d,"i":%d}`, b, i)), TTL: time.Hour})
+		}
+		ids, err := s.Messages().Post(ctx, q, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted = append(posted, ids...)
+	}
+	claim, claimed, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Hour, Grace: time.Minute, Limit: 5})
+	if err != nil || len(claimed) != 5 {
+		t.Fatalf("claim: %v, %d messages", err, len(claimed))
+	}
+	sub, _, err := s.Subscriptions().Create(ctx, q, zaqar.Subscription{Subscriber: "http://example.com/hook", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.stop()
+	outage := map[string]func(ctx context.Context) error{
+		"ping": s.Ping,
+		"post": func(ctx context.Context) error {
+			_, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: time.Hour}})
+			return err
+		},
+		"list": func(ctx context.Context) error {
+			_, err := s.Messages().List(ctx, q, storage.MessageListOptions{Limit: 10})
+			return err
+		},
+		"get": func(ctx context.Context) error { _, err := s.Messages().Get(ctx, q, posted[0]); return err },
+		"claim": func(ctx context.Context) error {
+			_, _, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Hour, Limit: 5})
+			return err
+		},
+		"delete": func(ctx context.Context) error { return s.Messages().Delete(ctx, q, posted[9], "") },
+		"queue":  func(ctx context.Context) error { _, err := s.Queues().Get(ctx, q); return err },
+		"queues": func(ctx context.Context) error {
+			_, err := s.Queues().List(ctx, q.Project, storage.QueueListOptions{Limit: 10})
+			return err
+		},
+		"subscription": func(ctx context.Context) error { _, err := s.Subscriptions().Get(ctx, q, sub.ID); return err },
+	}
+	for name, call := range outage {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := call(cctx)
+		cancel()
+		var ze *zaqar.Error
+		if !errors.As(err, &ze) || ze.Kind != zaqar.Unavailable {
+			t.Fatalf("%s while Redis is down: got %v, want a zaqar.Unavailable error", name, err)
+		}
+		if status, doc := transport.Describe(err); status != http.StatusServiceUnavailable || doc.Title != zaqar.TitleUnavailable {
+			t.Errorf("%s while Redis is down: described as %d %+v, want 503", name, status, doc)
+		}
+	}
+
+	startRedis(t, dir, srv.port)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Ping(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not reconnect within 10s of Redis coming back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var listed []string
+	opts := storage.MessageListOptions{Limit: 20, Echo: true, IncludeClaimed: true}
+	for {
+		page, err := s.Messages().List(ctx, q, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			listed = append(listed, m.ID)
+		}
+		opts.Marker = page[len(page)-1].Marker
+	}
+	if fmt.Sprint(listed) != fmt.Sprint(posted) {
+		t.Fatalf("after the restart the queue holds %d messages %v, want the %d posted %v", len(listed), listed, len(posted), posted)
+	}
+	_, held, err := s.Claims().Get(ctx, q, claim.ID)
+	if err != nil || len(held) != 5 {
+		t.Fatalf("claim after the restart: %v, %d messages", err, len(held))
+	}
+	meta, err := s.Queues().Get(ctx, q)
+	if err != nil || meta["k"] != "v" {
+		t.Fatalf("metadata after the restart: %v, %v", meta, err)
+	}
+	if _, err := s.Subscriptions().Get(ctx, q, sub.ID); err != nil {
+		t.Fatalf("subscription after the restart: %v", err)
+	}
+	ids, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`"after"`), TTL: time.Hour}})
+	if err != nil {
+		t.Fatalf("post after the restart: %v", err)
+	}
+	if st, err := s.Messages().Stats(ctx, q); err != nil || st.Total != len(posted)+1 || st.Claimed != 5 || st.Newest.ID != ids[0] {
+		t.Fatalf("stats after the restart: %+v, %v", st, err)
+	}
 }

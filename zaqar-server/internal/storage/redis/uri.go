@@ -46,6 +46,21 @@ type Target struct {
 // are errors, so a typo does not pass silently.
 func ParseURI(uri string) (Target, error) {
 	var t Target
+	// net/url takes one host; a Sentinel or cluster uri lists several, so
+	// they are cut out here and a placeholder parsed in their place.
+	hosts := ""
+	if i := strings.Index(uri, "://"); i >= 0 {
+		rest := uri[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		auth := rest[:end]
+		at := strings.LastIndex(auth, "@")
+		if hosts = auth[at+1:]; hosts != "" {
+			uri = uri[:i+3] + auth[:at+1] + "hosts" + rest[end:]
+		}
+	}
 	u, err := url.Parse(uri)
 	if err != nil {
 		return t, fmt.Errorf("redis uri: %w", err)
@@ -125,7 +140,7 @@ func ParseURI(uri string) (Target, error) {
 
 	path := strings.Trim(u.Path, "/")
 	switch {
-	case scheme == "unix" || t.Mode == "single" && u.Host == "":
+	case scheme == "unix" || t.Mode == "single" && hosts == "":
 		if u.Path == "" {
 			return t, fmt.Errorf("redis uri: no host and no socket path")
 		}
@@ -149,9 +164,9 @@ func ParseURI(uri string) (Target, error) {
 	if t.Mode == "sentinel" {
 		port = "26379"
 	}
-	for _, h := range strings.Split(u.Host, ",") {
+	for _, h := range strings.Split(hosts, ",") {
 		if h == "" {
-			return t, fmt.Errorf("redis uri: empty host in %q", u.Host)
+			return t, fmt.Errorf("redis uri: empty host in %q", hosts)
 		}
 		host, p, err := net.SplitHostPort(h)
 		if err != nil { // no port
