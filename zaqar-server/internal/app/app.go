@@ -21,6 +21,7 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
 )
 
@@ -38,6 +39,16 @@ func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 			return nil, fmt.Errorf("embedded store: %w", err)
 		}
 		return embedded.Open(ctx, path)
+	case "redis":
+		uri := cfg.StoreOption("uri")
+		if uri == "" {
+			uri = "redis://127.0.0.1:6379" // Zaqar's default (zaqar/conf/drivers_message_store_redis.py)
+		}
+		s, err := redis.Open(ctx, uri)
+		if err != nil {
+			return nil, fmt.Errorf("[drivers:message_store:redis] uri: %w", err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("[drivers] message_store: unsupported driver %q", cfg.MessageStore)
 }

@@ -38,7 +38,7 @@ type Config struct {
 	Debug          bool
 
 	Transport       string // wsgi
-	MessageStore    string // embedded (default), memory; later redis, mongodb
+	MessageStore    string // embedded (default), memory, redis; later mongodb
 	ManagementStore string
 
 	WSGI      Listen
@@ -381,7 +381,7 @@ func (c Config) Validate() error {
 }
 
 var supportedStores = func() []string {
-	s := []string{"embedded", "memory"}
+	s := []string{"embedded", "memory", "redis"}
 	sort.Strings(s)
 	return s
 }()
