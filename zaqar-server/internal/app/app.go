@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
@@ -53,14 +54,31 @@ func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 	return nil, fmt.Errorf("[drivers] message_store: unsupported driver %q", cfg.MessageStore)
 }
 
-// Handler builds the HTTP API over store.
-func Handler(cfg config.Config, store storage.Store, log *slog.Logger) (http.Handler, error) {
+// Notifier builds the subscriber notifier from [notification].
+func Notifier(cfg config.Config, store storage.Store, log *slog.Logger) *notify.Notifier {
+	n := cfg.Notification
+	tpl := func(m map[string]string) notify.Template {
+		return notify.Template{Topic: m["topic"], Body: m["body"], Sender: m["sender"]}
+	}
+	return notify.New(store, notify.Options{
+		Logger: log, Workers: n.MaxWorkers, RequireConfirmation: n.RequireConfirmation,
+		SignedURLKey: cfg.SignedURLKey, DefaultSubscriptionTTL: cfg.Limits.DefaultSubscriptionTTL,
+		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks,
+		Mail: notify.MailOptions{Mode: n.SMTPMode, Command: n.SMTPCommand, Host: n.SMTPHost, Port: n.SMTPPort,
+			User: n.SMTPUser, Password: n.SMTPPassword, TLS: n.SMTPTLS,
+			ExternalConfirmationURL: n.ExternalConfirmationURL,
+			Subscribe:               tpl(n.SubscribeTemplate), Unsubscribe: tpl(n.UnsubscribeTemplate)},
+	})
+}
+
+// Handler builds the HTTP API over store; notifier may be nil.
+func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, log *slog.Logger) (http.Handler, error) {
 	pol, err := policy.Load(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
 	}
 	svc := service.New(store, service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
-		SignedURLKey: cfg.SignedURLKey, Logger: log})
+		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log})
 	return rest.New(svc, rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}), nil
 }
 
@@ -76,10 +94,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 			log.Error("closing store", "err", err)
 		}
 	}()
-	handler, err := Handler(cfg, store, log)
+	notifier := Notifier(cfg, store, log)
+	handler, err := Handler(cfg, store, notifier, log)
 	if err != nil {
 		return err
 	}
+	// Deliveries stop only after the HTTP server has drained, so every
+	// accepted post has its notifications queued first.
+	nctx, stopNotifier := context.WithCancel(context.WithoutCancel(ctx))
+	notifierDone := make(chan struct{})
+	go func() { notifier.Run(nctx); close(notifierDone) }()
+	defer func() { stopNotifier(); <-notifierDone }()
 	ln, err := net.Listen("tcp", cfg.WSGI.Addr())
 	if err != nil {
 		return err

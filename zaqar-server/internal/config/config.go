@@ -53,9 +53,29 @@ type Config struct {
 	SignedURLKey    string
 	PolicyFile      string // [oslo_policy] policy_file, relative to the first config file's directory
 
+	Notification Notification
+
 	// Ignored lists options accepted for compatibility that have no effect,
 	// so start-up can say so once.
 	Ignored []string
+}
+
+// Notification is the [notification] section.
+type Notification struct {
+	RequireConfirmation     bool
+	ExternalConfirmationURL string
+	MaxWorkers              int
+	SMTPMode                string // third_part | self_local
+	SMTPHost                string
+	SMTPPort                int
+	SMTPUser                string
+	SMTPPassword            string
+	SMTPCommand             string
+	SMTPTLS                 string            // ours: ssl (Zaqar's behaviour) | starttls | none
+	SubscribeTemplate       map[string]string // topic, body, sender
+	UnsubscribeTemplate     map[string]string
+	BlockInternalWebhooks   bool // ours: refuse loopback/link-local webhook targets for non-admins
+	WebhookTimeout          time.Duration
 }
 
 // Default returns a runnable setup: embedded store under ./data, no auth,
@@ -68,6 +88,8 @@ func Default() Config {
 		WSGI:            Listen{Bind: "127.0.0.1", Port: 8888},
 		WebSocket:       Listen{Bind: "127.0.0.1", Port: 9000},
 		Limits:          zaqar.DefaultLimits(),
+		Notification: Notification{MaxWorkers: 10, SMTPMode: "third_part", SMTPCommand: "/usr/sbin/sendmail -t -oi",
+			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookTimeout: 10 * time.Second},
 		Stores: map[string]map[string]string{
 			"embedded": {"path": filepath.Join("data", "zaqar.db")},
 		},
@@ -137,6 +159,25 @@ func list(dst func(*Config) *[]string) option {
 			}
 		}
 		*dst(c) = out
+		return nil
+	}
+}
+
+// dict reads an oslo.config DictOpt: "key:value,key:value".
+func dict(dst func(*Config) *map[string]string) option {
+	return func(c *Config, v string) error {
+		m := map[string]string{}
+		for _, part := range strings.Split(v, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			k, val, ok := strings.Cut(part, ":")
+			if !ok {
+				return fmt.Errorf("not a key:value pair: %q", part)
+			}
+			m[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		}
+		*dst(c) = m
 		return nil
 	}
 }
@@ -238,6 +279,22 @@ func sections() map[string]map[string]option {
 		},
 		"signed_url": {
 			"secret_key": str(func(c *Config) *string { return &c.SignedURLKey }),
+		},
+		"notification": {
+			"require_confirmation":      boolean(func(c *Config) *bool { return &c.Notification.RequireConfirmation }),
+			"external_confirmation_url": str(func(c *Config) *string { return &c.Notification.ExternalConfirmationURL }),
+			"max_notifier_workers":      integer(func(c *Config) *int { return &c.Notification.MaxWorkers }),
+			"smtp_mode":                 str(func(c *Config) *string { return &c.Notification.SMTPMode }),
+			"smtp_host":                 str(func(c *Config) *string { return &c.Notification.SMTPHost }),
+			"smtp_port":                 integer(func(c *Config) *int { return &c.Notification.SMTPPort }),
+			"smtp_user_name":            str(func(c *Config) *string { return &c.Notification.SMTPUser }),
+			"smtp_user_password":        str(func(c *Config) *string { return &c.Notification.SMTPPassword }),
+			"smtp_command":              str(func(c *Config) *string { return &c.Notification.SMTPCommand }),
+			"smtp_tls":                  str(func(c *Config) *string { return &c.Notification.SMTPTLS }),
+			"subscription_confirmation_email_template": dict(func(c *Config) *map[string]string { return &c.Notification.SubscribeTemplate }),
+			"unsubscribe_confirmation_email_template":  dict(func(c *Config) *map[string]string { return &c.Notification.UnsubscribeTemplate }),
+			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
+			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
 		},
 		"oslo_policy": {
 			"policy_file":          str(func(c *Config) *string { return &c.PolicyFile }),
@@ -373,6 +430,19 @@ func (c Config) Validate() error {
 	}
 	if l.MaxClaimTTL < zaqar.MinClaimTTL || l.MaxClaimGrace < zaqar.MinClaimGrace {
 		return bad("transport", "max_claim_ttl", "claim ttl and grace maxima must be at least 60")
+	}
+	switch c.Notification.SMTPMode {
+	case "third_part", "self_local":
+	default:
+		return bad("notification", "smtp_mode", "must be third_part or self_local, not %q", c.Notification.SMTPMode)
+	}
+	switch c.Notification.SMTPTLS {
+	case "ssl", "starttls", "none":
+	default:
+		return bad("notification", "smtp_tls", "must be ssl, starttls or none, not %q", c.Notification.SMTPTLS)
+	}
+	if c.Notification.MaxWorkers < 1 {
+		return bad("notification", "max_notifier_workers", "must be at least 1")
 	}
 	if l.ClientIDUUIDSafe != "strict" && l.ClientIDUUIDSafe != "off" {
 		return bad("transport", "client_id_uuid_safe", "must be strict or off, not %q", l.ClientIDUUIDSafe)

@@ -39,7 +39,16 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err != nil {
 		return nil, err
 	}
+	release := func() {}
+	if s.notifier != nil {
+		// Notifications are durable before the messages, so an acknowledged
+		// post is always notified (see package notify).
+		if release, err = s.notifier.Enqueue(ctx, q, msgs); err != nil {
+			return nil, storeErr(err, "Messages could not be enqueued.")
+		}
+	}
 	ids, err := s.store.Messages().Post(ctx, q, msgs)
+	release()
 	if err != nil {
 		return nil, storeErr(err, "Messages could not be enqueued.")
 	}

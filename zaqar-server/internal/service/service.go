@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"regexp"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -21,7 +22,9 @@ type Options struct {
 	Limits       zaqar.Limits
 	Checksum     bool   // [DEFAULT] enable_checksum
 	SignedURLKey string // [signed_url] secret_key; empty disables pre-signed URLs
-	Logger       *slog.Logger
+	// Notifier delivers to subscribers; nil stores subscriptions but notifies nobody.
+	Notifier *notify.Notifier
+	Logger   *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
@@ -30,6 +33,7 @@ type Service struct {
 	limits    zaqar.Limits
 	checksum  bool
 	signedKey string
+	notifier  *notify.Notifier
 	log       *slog.Logger
 }
 
@@ -39,7 +43,7 @@ func New(store storage.Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, log: log}
+	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, notifier: opts.Notifier, log: log}
 }
 
 // Limits returns the limits the service enforces.

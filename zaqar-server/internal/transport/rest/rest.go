@@ -104,6 +104,12 @@ func New(svc *service.Service, opts Options) http.Handler {
 			r.With(h.allow("claims:get")).Get("/v2/queues/{queue}/claims/{claim}", h.getClaim)
 			r.With(h.allow("claims:update")).Patch("/v2/queues/{queue}/claims/{claim}", h.updateClaim)
 			r.With(h.allow("claims:delete")).Delete("/v2/queues/{queue}/claims/{claim}", h.deleteClaim)
+			r.With(h.allow("subscription:get_all")).Get("/v2/queues/{queue}/subscriptions", h.listSubscriptions)
+			r.With(h.allow("subscription:create")).Post("/v2/queues/{queue}/subscriptions", h.createSubscription)
+			r.With(h.allow("subscription:get")).Get("/v2/queues/{queue}/subscriptions/{subscription}", h.getSubscription)
+			r.With(h.allow("subscription:update")).Patch("/v2/queues/{queue}/subscriptions/{subscription}", h.updateSubscription)
+			r.With(h.allow("subscription:delete")).Delete("/v2/queues/{queue}/subscriptions/{subscription}", h.deleteSubscription)
+			r.With(h.allow("subscription:confirm")).Put("/v2/queues/{queue}/subscriptions/{subscription}/confirm", h.confirmSubscription)
 		})
 	})
 	return r

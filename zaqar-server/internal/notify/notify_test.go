@@ -1,0 +1,371 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// receiver is a real HTTP server recording what it is sent; fail decides
+// the status of the n-th request (0 = success).
+type receiver struct {
+	*httptest.Server
+	mu    sync.Mutex
+	got   []request
+	fail  func(n int) int
+	event chan struct{}
+}
+
+type request struct {
+	header http.Header
+	body   string
+}
+
+func newReceiver(t *testing.T, fail func(n int) int) *receiver {
+	r := &receiver{fail: fail, event: make(chan struct{}, 1000)}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		n := len(r.got)
+		r.got = append(r.got, request{header: req.Header.Clone(), body: string(b)})
+		r.mu.Unlock()
+		if r.fail != nil {
+			if code := r.fail(n); code != 0 {
+				w.WriteHeader(code)
+				r.event <- struct{}{}
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+		r.event <- struct{}{}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// wait blocks until the receiver has seen n requests.
+func (r *receiver) wait(t *testing.T, n int) []request {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		got := append([]request(nil), r.got...)
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.event:
+		case <-deadline:
+			t.Fatalf("receiver got %d requests, want %d", len(got), n)
+		}
+	}
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func noSleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+func start(t *testing.T, store storage.Store, opts Options) *Notifier {
+	t.Helper()
+	if opts.sleep == nil {
+		opts.sleep = noSleep
+	}
+	n := New(store, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return n
+}
+
+func subscribe(t *testing.T, store storage.Store, q zaqar.QueueRef, subscriber string, opts map[string]any) zaqar.Subscription {
+	t.Helper()
+	if opts == nil {
+		opts = map[string]any{}
+	}
+	if _, ok := opts[AllowInternalOption]; !ok {
+		opts[AllowInternalOption] = true // test receivers listen on loopback
+	}
+	s, _, err := store.Subscriptions().Create(t.Context(), q, zaqar.Subscription{Source: q.Name, Subscriber: subscriber, TTL: time.Hour, Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func post(t *testing.T, n *Notifier, store storage.Store, q zaqar.QueueRef, bodies ...string) {
+	t.Helper()
+	msgs := make([]zaqar.NewMessage, len(bodies))
+	for i, b := range bodies {
+		msgs[i] = zaqar.NewMessage{Body: json.RawMessage(b), TTL: 300 * time.Second}
+	}
+	release, err := n.Enqueue(t.Context(), q, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Messages().Post(t.Context(), q, msgs); err != nil {
+		t.Fatal(err)
+	}
+	release()
+}
+
+func TestWebhookFormatAndOrder(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "q"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, rcv.URL+"/hook", map[string]any{"post_headers": map[string]any{"X-Token": "abc"}})
+	other := newReceiver(t, nil)
+	subscribe(t, store, q, other.URL, nil)
+	n := start(t, store, Options{})
+
+	post(t, n, store, q, `{"n":0}`, `"one"`)
+	for i := 2; i < 20; i++ {
+		post(t, n, store, q, `{"n":`+string(rune('0'+i%10))+`}`)
+	}
+	got := rcv.wait(t, 20)
+	other.wait(t, 20)
+	if got[0].body != `{"body":{"n":0},"ttl":300,"queue_name":"q","Message_Type":"Notification"}` {
+		t.Errorf("first notification = %s", got[0].body)
+	}
+	if got[1].body != `{"body":"one","ttl":300,"queue_name":"q","Message_Type":"Notification"}` {
+		t.Errorf("second notification = %s", got[1].body)
+	}
+	if got[0].header.Get("Content-Type") != "application/json" || got[0].header.Get("X-Token") != "abc" {
+		t.Errorf("headers = %v", got[0].header)
+	}
+	for i := 2; i < 20; i++ {
+		want := `{"body":{"n":` + string(rune('0'+i%10)) + `},`
+		if !strings.HasPrefix(got[i].body, want) {
+			t.Fatalf("notification %d = %s, want prefix %s (post order)", i, got[i].body, want)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if c := rcv.count(); c != 20 {
+		t.Errorf("receiver got %d notifications, want exactly 20", c)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "retry"}
+	flaky := newReceiver(t, func(n int) int {
+		if n < 3 {
+			return http.StatusServiceUnavailable // Zaqar never retries these; we do
+		}
+		return 0
+	})
+	subscribe(t, store, q, flaky.URL, nil)
+	refused := newReceiver(t, func(int) int { return http.StatusBadRequest })
+	subscribe(t, store, q, refused.URL, nil)
+	var slept []time.Duration
+	var mu sync.Mutex
+	n := start(t, store, Options{sleep: func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+		return ctx.Err()
+	}})
+	post(t, n, store, q, `1`, `2`)
+	got := flaky.wait(t, 5)
+	if got[3].body != got[0].body || !strings.Contains(got[4].body, `"body":2`) {
+		t.Errorf("retried notification = %s, next = %s", got[3].body, got[4].body)
+	}
+	refused.wait(t, 2)
+	time.Sleep(50 * time.Millisecond)
+	if c := refused.count(); c != 2 {
+		t.Errorf("a 400 was retried: %d requests for 2 notifications", c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(slept) != 3 || slept[0] != 0 {
+		t.Errorf("waits before retries = %v, want three immediate retries", slept)
+	}
+}
+
+func TestRetrySchedule(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  any
+		want string
+	}{
+		{"defaults", nil, "[0s 0s 0s 5s 5s 5s 5s 10s 15s 20s 25s 30s 30s 30s]"},
+		{"linear", map[string]any{"retries_with_no_delay": 1, "minimum_delay_retries": 0, "maximum_delay_retries": 1, "minimum_delay": 10, "maximum_delay": 20}, "[0s 10s 15s 20s]"},
+		{"geometric", map[string]any{"retries_with_no_delay": 0, "minimum_delay_retries": 0, "maximum_delay_retries": 0, "minimum_delay": 5, "maximum_delay": 30, "retry_backoff_function": "geometric"}, "[5s 7s 12s 19s 30s]"},
+		// Sequences printed by Zaqar 15's webhook task for (5, 30, 5).
+		{"arithmetic", map[string]any{"retries_with_no_delay": 0, "minimum_delay_retries": 0, "maximum_delay_retries": 0, "retry_backoff_function": "arithmetic"}, "[5s 7s 12s 20s 30s]"},
+		{"exponential", map[string]any{"retries_with_no_delay": 0, "minimum_delay_retries": 0, "maximum_delay_retries": 0, "retry_backoff_function": "exponential"}, "[5s 7s 12s 19s 30s]"},
+	}
+	for _, tc := range cases {
+		p, _ := policyFrom(tc.doc)
+		if got := fmtDurations(p.delays()); got != tc.want {
+			t.Errorf("%s: delays = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	sub := map[string]any{"retries_with_no_delay": 7}
+	queue := map[string]any{"retries_with_no_delay": 1, "ignore_subscription_override": true}
+	if p := choosePolicy(sub, nil); p.RetriesWithNoDelay != 7 {
+		t.Errorf("subscription policy not used: %+v", p)
+	}
+	if p := choosePolicy(sub, queue); p.RetriesWithNoDelay != 1 {
+		t.Errorf("queue override ignored: %+v", p)
+	}
+}
+
+func fmtDurations(ds []time.Duration) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(d.String())
+	}
+	return b.String() + "]"
+}
+
+// TestRestart: notifications accepted before a crash are delivered by the
+// next process, from the durable outbox.
+func TestRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "zaqar.db")
+	store, err := embedded.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := zaqar.QueueRef{Project: "p", Name: "durable"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, rcv.URL, nil)
+	first := New(store, Options{}) // never runs: the process dies first
+	post(t, first, store, q, `"a"`, `"b"`, `"c"`)
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rcv.count() != 0 {
+		t.Fatal("delivered before the restart")
+	}
+	store, err = embedded.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	start(t, store, Options{})
+	got := rcv.wait(t, 3)
+	for i, b := range []string{`"a"`, `"b"`, `"c"`} {
+		if !strings.Contains(got[i].body, `"body":`+b) {
+			t.Errorf("after restart notification %d = %s", i, got[i].body)
+		}
+	}
+}
+
+func TestInternalTargetsBlocked(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "ssrf"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, rcv.URL, map[string]any{AllowInternalOption: false})
+	admin := newReceiver(t, nil)
+	subscribe(t, store, q, admin.URL, nil)
+	n := start(t, store, Options{BlockInternal: true})
+	post(t, n, store, q, `1`)
+	admin.wait(t, 1) // an admin's subscription may reach loopback
+	time.Sleep(100 * time.Millisecond)
+	if rcv.count() != 0 {
+		t.Error("a non-admin webhook reached a loopback address")
+	}
+	if !internalIP(nil) || !internalIP([]byte{169, 254, 169, 254}) || internalIP([]byte{10, 0, 0, 1}) {
+		t.Error("internalIP misclassifies addresses")
+	}
+}
+
+func TestConfirmation(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "confirm"}
+	rcv := newReceiver(t, nil)
+	sub := subscribe(t, store, q, rcv.URL, nil)
+	n := start(t, store, Options{RequireConfirmation: true, SignedURLKey: "k", PublicURL: "http://zaqar.example:8888/"})
+	if err := n.Confirm(t.Context(), q, sub, false); err != nil {
+		t.Fatal(err)
+	}
+	got := rcv.wait(t, 1)
+	var c map[string]any
+	if err := json.Unmarshal([]byte(got[0].body), &c); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v2/queues/confirm/subscriptions/" + sub.ID + "/confirm"
+	if c["Message_Type"] != "SubscriptionConfirmation" || c["URL-Methods"] != "PUT" || c["URL-Paths"] != path ||
+		c["X-Project-ID"] != "p" || c["queue_name"] != "confirm" || c["WSGISubscribeURL"] != "http://zaqar.example:8888"+path {
+		t.Errorf("confirmation = %s", got[0].body)
+	}
+	ok := signedurl.Verify("k", signedurl.Request{Signature: c["URL-Signature"].(string), Expires: c["URL-Expires"].(string),
+		Methods: "PUT", Paths: path, Project: "p", Method: "PUT", Path: path}, time.Now())
+	if !ok {
+		t.Error("the confirmation URL does not verify")
+	}
+	// Unconfirmed: no notifications.
+	post(t, n, store, q, `"hidden"`)
+	time.Sleep(100 * time.Millisecond)
+	if rcv.count() != 1 {
+		t.Fatalf("an unconfirmed subscriber was notified: %d requests", rcv.count())
+	}
+	if err := store.Subscriptions().Confirm(t.Context(), q, sub.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	n.Invalidate(q)
+	post(t, n, store, q, `"shown"`)
+	if got := rcv.wait(t, 2); !strings.Contains(got[1].body, `"shown"`) {
+		t.Errorf("after confirmation = %s", got[1].body)
+	}
+}
+
+func TestPostData(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "pd"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, rcv.URL, map[string]any{"post_data": `{"wrapped": "$zaqar_message$", "k": 1}`})
+	n := start(t, store, Options{})
+	post(t, n, store, q, `7`)
+	got := rcv.wait(t, 1)
+	if got[0].body != `{"wrapped": {"body":7,"ttl":300,"queue_name":"pd","Message_Type":"Notification"}, "k": 1}` {
+		t.Errorf("post_data body = %s", got[0].body)
+	}
+}
+
+func TestDeletedSubscriptionDropsOutbox(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "gone"}
+	rcv := newReceiver(t, nil)
+	sub := subscribe(t, store, q, rcv.URL, nil)
+	n := New(store, Options{sleep: noSleep})
+	post(t, n, store, q, `1`, `2`)
+	if err := store.Subscriptions().Delete(t.Context(), q, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	start(t, store, Options{})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if qs, _ := store.Queues().List(t.Context(), outboxProject, storage.QueueListOptions{Limit: 10}); len(qs) == 0 {
+			if rcv.count() != 0 {
+				t.Error("a deleted subscription was notified")
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the outbox of a deleted subscription was not dropped")
+}
