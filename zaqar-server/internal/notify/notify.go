@@ -257,8 +257,8 @@ func (n *Notifier) Confirm(ctx context.Context, q zaqar.QueueRef, sub zaqar.Subs
 	if unsubscribe || ttl <= 0 {
 		ttl = n.opts.DefaultSubscriptionTTL
 	}
-	path := "/v2/queues/" + q.Name + "/subscriptions/" + sub.ID + "/confirm"
-	u := signedurl.Sign(n.opts.SignedURLKey, q.Project, []string{path}, []string{"PUT"}, time.Now().Add(ttl))
+	path := q.Path() + "/subscriptions/" + sub.ID + "/confirm"
+	u := signedurl.Sign(n.opts.SignedURLKey, q.Owner(), []string{path}, []string{"PUT"}, time.Now().Add(ttl))
 	kind, typ, text := kindConfirm, "SubscriptionConfirmation", "You have chosen to subscribe to the queue: "+q.Name
 	if unsubscribe {
 		kind, typ = kindUnsubscribe, "UnsubscribeConfirmation"

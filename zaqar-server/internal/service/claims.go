@@ -85,7 +85,7 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 }
 
 func claimNotFound(q zaqar.QueueRef, id string) error {
-	return zaqar.NotFoundf("Claim %s does not exist in queue %s for project %s", id, q.Name, q.Project)
+	return zaqar.NotFoundf("Claim %s does not exist in %s %s for project %s", id, q.Kind(), q.Name, q.Owner())
 }
 
 // GetClaim returns a live claim and its messages.

@@ -205,7 +205,7 @@ func (s *Service) checkPage(n int) error {
 func (s *Service) GetMessage(ctx context.Context, q zaqar.QueueRef, id string) (zaqar.Message, error) {
 	m, err := s.store.Messages().Get(ctx, q, id)
 	if errors.Is(err, storage.ErrMessageNotFound) || errors.Is(err, storage.ErrQueueNotFound) {
-		return zaqar.Message{}, zaqar.NotFoundf("Message %s does not exist in queue %s for project %s", id, q.Name, q.Project)
+		return zaqar.Message{}, zaqar.NotFoundf("Message %s does not exist in %s %s for project %s", id, q.Kind(), q.Name, q.Owner())
 	}
 	if err != nil {
 		return zaqar.Message{}, storeErr(err, "Message could not be retrieved.")
@@ -223,7 +223,7 @@ func (s *Service) GetMessages(ctx context.Context, q zaqar.QueueRef, ids []strin
 		return nil, storeErr(err, "Message could not be retrieved.")
 	}
 	if len(msgs) == 0 {
-		return nil, zaqar.NotFoundf("No messages with IDs: %s found in the queue %s for project %s.", pyList(ids), q.Name, q.Project)
+		return nil, zaqar.NotFoundf("No messages with IDs: %s found in the %s %s for project %s.", pyList(ids), q.Kind(), q.Name, q.Owner())
 	}
 	return msgs, nil
 }

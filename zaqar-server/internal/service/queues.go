@@ -48,7 +48,7 @@ func (s *Service) ListQueues(ctx context.Context, project string, p QueueListPar
 			if qs[i].Metadata == nil {
 				qs[i].Metadata = zaqar.Metadata{}
 			}
-			s.withReserved(qs[i].Metadata)
+			s.withReserved(qs[i].Metadata, zaqar.QueueRef{Project: project}.IsTopic())
 		}
 	}
 	page := QueuePage{Queues: qs}
@@ -113,7 +113,7 @@ func (s *Service) QueueMetadata(ctx context.Context, q zaqar.QueueRef) (zaqar.Me
 	if err != nil {
 		return nil, storeErr(err, "Queue metadata could not be retrieved.")
 	}
-	return s.withReserved(meta), nil
+	return s.withReserved(meta, q.IsTopic()), nil
 }
 
 // StoredQueueMetadata returns the metadata as stored, without defaults
@@ -157,7 +157,7 @@ func (s *Service) PatchQueue(ctx context.Context, q zaqar.QueueRef, body []byte)
 	if err != nil {
 		return nil, storeErr(err, "Queue could not be updated.")
 	}
-	reserved := s.reservedDefaults()
+	reserved := s.reservedDefaults(q.IsTopic())
 	for _, c := range changes {
 		_, isReserved := reserved[c.key]
 		switch c.op {
@@ -189,7 +189,7 @@ func (s *Service) PatchQueue(ctx context.Context, q zaqar.QueueRef, body []byte)
 		}
 		return nil, storeErr(err, "Queue could not be updated.")
 	}
-	return s.withReserved(meta), nil
+	return s.withReserved(meta, q.IsTopic()), nil
 }
 
 // DeleteQueue removes a queue with its messages and claims; deleting a
@@ -275,21 +275,25 @@ func (s *Service) PurgeQueue(ctx context.Context, q zaqar.QueueRef, types []stri
 }
 
 // reservedDefaults are the values shown for reserved keys that are unset or
-// falsy (zaqar/transport/wsgi/v2_0/queues.py _get_reserved_metadata).
-func (s *Service) reservedDefaults() map[string]any {
-	return map[string]any{
-		"_max_messages_post_size":         json.Number(itoa(s.limits.MaxMessagesPostSize)),
-		"_default_message_ttl":            json.Number(itoa(int64(s.limits.DefaultMessageTTL / time.Second))),
-		"_default_message_delay":          json.Number(itoa(int64(s.limits.DefaultMessageDelay / time.Second))),
-		"_dead_letter_queue":              nil,
-		"_dead_letter_queue_messages_ttl": nil,
-		"_max_claim_count":                nil,
-		"_enable_encrypt_messages":        false,
+// falsy (zaqar/transport/wsgi/v2_0/queues.py _get_reserved_metadata);
+// topics show only the first three (v2_0/topic.py).
+func (s *Service) reservedDefaults(topic bool) map[string]any {
+	r := map[string]any{
+		"_max_messages_post_size": json.Number(itoa(s.limits.MaxMessagesPostSize)),
+		"_default_message_ttl":    json.Number(itoa(int64(s.limits.DefaultMessageTTL / time.Second))),
+		"_default_message_delay":  json.Number(itoa(int64(s.limits.DefaultMessageDelay / time.Second))),
 	}
+	if !topic {
+		r["_dead_letter_queue"] = nil
+		r["_dead_letter_queue_messages_ttl"] = nil
+		r["_max_claim_count"] = nil
+		r["_enable_encrypt_messages"] = false
+	}
+	return r
 }
 
-func (s *Service) withReserved(meta zaqar.Metadata) zaqar.Metadata {
-	for k, v := range s.reservedDefaults() {
+func (s *Service) withReserved(meta zaqar.Metadata, topic bool) zaqar.Metadata {
+	for k, v := range s.reservedDefaults(topic) {
 		if !truthy(meta[k]) {
 			meta[k] = v
 		}

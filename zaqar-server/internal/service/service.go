@@ -73,13 +73,16 @@ var queueNameRE = regexp.MustCompile(`^[a-zA-Z0-9_\-.]+$`)
 // ValidateQueue checks a queue name and project id with Zaqar's rules
 // (zaqar/transport/validation.py queue_identification).
 func ValidateQueue(q zaqar.QueueRef) error {
-	if len(q.Project) > zaqar.MaxProjectIDLen {
+	if len(q.Owner()) > zaqar.MaxProjectIDLen {
 		return zaqar.Invalidf("Project ids may not be more than %d characters long.", zaqar.MaxProjectIDLen)
 	}
 	if len(q.Name) > zaqar.MaxQueueNameLen {
 		return zaqar.Invalidf("Queue names may not be more than %d characters long.", zaqar.MaxQueueNameLen)
 	}
 	if !queueNameRE.MatchString(q.Name) {
+		if q.IsTopic() {
+			return zaqar.Invalidf("Topic names may only contain ASCII letters, digits, underscores, and dashes.")
+		}
 		return zaqar.Invalidf("Queue names may only contain ASCII letters, digits, underscores, and dashes.")
 	}
 	return nil
@@ -103,6 +106,9 @@ func storeErr(err error, desc string) error {
 }
 
 func queueNotFound(q zaqar.QueueRef) error {
+	if q.IsTopic() {
+		return zaqar.NotFoundf("Topic %s does not exist for project %s", q.Name, q.Owner())
+	}
 	return zaqar.NotFoundf("Queue %s does not exist for project %s", q.Name, q.Project)
 }
 

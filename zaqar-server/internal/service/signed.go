@@ -70,7 +70,7 @@ func (s *Service) Share(q zaqar.QueueRef, body []byte, now time.Time) (signedurl
 	if !expires.After(now) {
 		return signedurl.URL{}, zaqar.Invalidf("`expires` is lower than the current time")
 	}
-	return signedurl.Sign(s.signedKey, q.Project, paths, methods, expires), nil
+	return signedurl.Sign(s.signedKey, q.Owner(), paths, methods, expires), nil
 }
 
 // VerifySigned reports whether a pre-signed request may proceed; see

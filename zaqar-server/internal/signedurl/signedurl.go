@@ -76,7 +76,7 @@ type Request struct {
 // Verify reports whether r may proceed at now. Unlike Zaqar it refuses an
 // empty or tampered signature, and matches paths as prefixes on a path
 // boundary instead of as regular expressions, so a URL signed for one queue
-// never opens another; only queue paths can be granted.
+// never opens another; only queue and topic paths can be granted.
 func Verify(key string, r Request, now time.Time) bool {
 	if key == "" || r.Signature == "" || r.Project == "" {
 		return false
@@ -94,7 +94,7 @@ func Verify(key string, r Request, now time.Time) bool {
 	}
 	allowed := false
 	for _, p := range paths {
-		if !strings.HasPrefix(p, "/v2/queues/") {
+		if !strings.HasPrefix(p, "/v2/queues/") && !strings.HasPrefix(p, "/v2/topics/") {
 			return false
 		}
 		if r.Path == p || strings.HasPrefix(r.Path, p+"/") {

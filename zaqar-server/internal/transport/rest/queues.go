@@ -54,7 +54,7 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
 			p.Filter[k] = v
 		}
 	}
-	page, err := h.svc.ListQueues(r.Context(), scopeOf(r).Project, p)
+	page, err := h.svc.ListQueues(r.Context(), projectOf(r), p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -76,8 +76,12 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
 		}
 		links = append(links, link{Rel: "next", Href: r.URL.Path + next.String()})
 	}
-	body := map[string]any{"queues": docs, "links": links}
-	if page.Count > 0 {
+	key := "queues"
+	if isTopic(r) {
+		key = "topics"
+	}
+	body := map[string]any{key: docs, "links": links}
+	if page.Count > 0 && !isTopic(r) {
 		body["count"] = page.Count
 	}
 	if p.Detailed {
@@ -86,7 +90,7 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
 		for i, d := range docs {
 			out[i] = map[string]any{"name": d.Name, "href": d.Href, "metadata": d.Metadata}
 		}
-		body["queues"] = out
+		body[key] = out
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -194,6 +198,11 @@ func (h *handler) queueStats(w http.ResponseWriter, r *http.Request) {
 	if st.Total > 0 && st.Oldest != nil && st.Newest != nil {
 		msgs["oldest"], msgs["newest"] = stat(st.Oldest), stat(st.Newest)
 	}
+	if isTopic(r) && st.Total > 0 {
+		// Topics have no claims: Zaqar reports the total only.
+		delete(msgs, "claimed")
+		delete(msgs, "free")
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
@@ -215,8 +224,8 @@ func (h *handler) purgeQueue(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// queueBase is /v2/queues/{name} of the request.
-func queueBase(r *http.Request) string { return "/v2/queues/" + queueOf(r).Name }
+// queueBase is /v2/queues/{name} (or /v2/topics/{name}) of the request.
+func queueBase(r *http.Request) string { return queueOf(r).Path() }
 
 func seconds(d time.Duration) int64 {
 	if d < 0 {

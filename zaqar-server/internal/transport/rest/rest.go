@@ -111,6 +111,29 @@ func New(svc *service.Service, opts Options) http.Handler {
 			r.With(h.allow("subscription:delete")).Delete("/v2/queues/{queue}/subscriptions/{subscription}", h.deleteSubscription)
 			r.With(h.allow("subscription:confirm")).Put("/v2/queues/{queue}/subscriptions/{subscription}/confirm", h.confirmSubscription)
 		})
+		// Topics reuse the queue handlers; topicScope makes queueOf name the
+		// topic namespace (Zaqar's own topic message routes answer 500).
+		r.With(h.topicScope, h.allow("topics:get_all")).Get("/v2/topics", h.listQueues)
+		r.Group(func(r chi.Router) {
+			r.Use(h.topicScope, h.queueName)
+			r.With(h.allow("topics:create")).Put("/v2/topics/{queue}", h.createQueue)
+			r.With(h.allow("topics:get")).Get("/v2/topics/{queue}", h.getQueue)
+			r.With(h.allow("topics:update")).Patch("/v2/topics/{queue}", h.patchQueue)
+			r.With(h.allow("topics:delete")).Delete("/v2/topics/{queue}", h.deleteQueue)
+			r.With(h.allow("topics:stats")).Get("/v2/topics/{queue}/stats", h.queueStats)
+			r.With(h.allow("topics:purge")).Post("/v2/topics/{queue}/purge", h.purgeQueue)
+			r.With(h.allow("messages:create")).Post("/v2/topics/{queue}/messages", h.postMessages)
+			r.With(h.allow("messages:get_all")).Get("/v2/topics/{queue}/messages", h.listMessages)
+			r.With(h.allow("messages:delete_all")).Delete("/v2/topics/{queue}/messages", h.deleteMessages)
+			r.With(h.allow("messages:get")).Get("/v2/topics/{queue}/messages/{message}", h.getMessage)
+			r.With(h.allow("messages:delete")).Delete("/v2/topics/{queue}/messages/{message}", h.deleteMessage)
+			r.With(h.allow("subscription:get_all")).Get("/v2/topics/{queue}/subscriptions", h.listSubscriptions)
+			r.With(h.allow("subscription:create")).Post("/v2/topics/{queue}/subscriptions", h.createSubscription)
+			r.With(h.allow("subscription:get")).Get("/v2/topics/{queue}/subscriptions/{subscription}", h.getSubscription)
+			r.With(h.allow("subscription:update")).Patch("/v2/topics/{queue}/subscriptions/{subscription}", h.updateSubscription)
+			r.With(h.allow("subscription:delete")).Delete("/v2/topics/{queue}/subscriptions/{subscription}", h.deleteSubscription)
+			r.With(h.allow("subscription:confirm")).Put("/v2/topics/{queue}/subscriptions/{subscription}/confirm", h.confirmSubscription)
+		})
 	})
 	return r
 }
@@ -278,18 +301,38 @@ func scopeOf(r *http.Request) service.Scope { return service.ScopeFrom(r.Context
 
 func (h *handler) queueName(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := service.ValidateQueue(queueOf(r)); err != nil {
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid queue identification",
-				Description: "The format of the submitted queue name or project id is not valid."})
+		q := queueOf(r)
+		if err := service.ValidateQueue(q); err != nil {
+			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid " + q.Kind() + " identification",
+				Description: "The format of the submitted " + q.Kind() + " name or project id is not valid."})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func queueOf(r *http.Request) zaqar.QueueRef {
-	return zaqar.QueueRef{Project: scopeOf(r).Project, Name: chi.URLParam(r, "queue")}
+type topicKey struct{}
+
+// topicScope marks a /v2/topics request.
+func (h *handler) topicScope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), topicKey{}, true)))
+	})
 }
+
+func isTopic(r *http.Request) bool { v, _ := r.Context().Value(topicKey{}).(bool); return v }
+
+// queueOf names the queue (or topic) of the request.
+func queueOf(r *http.Request) zaqar.QueueRef {
+	name := chi.URLParam(r, "queue")
+	if isTopic(r) {
+		return zaqar.TopicRef(scopeOf(r).Project, name)
+	}
+	return zaqar.QueueRef{Project: scopeOf(r).Project, Name: name}
+}
+
+// projectOf is the storage project of a collection request.
+func projectOf(r *http.Request) string { return queueOf(r).Project }
 
 // ---- encoding ----------------------------------------------------------
 
