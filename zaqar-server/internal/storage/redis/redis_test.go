@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,30 +62,22 @@ type redisServer struct {
 // in dir, persisting every write to the AOF, and waits until it answers.
 // Without redis-server on PATH the test is skipped, or fails under
 // ZAQAR_TEST_REQUIRE_ALL=1.
-func startRedis(t *testing.T, dir string, port int) *redisServer {
+func startRedis(t *testing.T, dir string, port int, args ...string) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("redis-server is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1")
-		}
-		t.Skip("redis-server is not on PATH")
-	}
+	bin := lookPath(t, "redis-server")
 	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		port = freePort(t)
 	}
 	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no")
+	if len(args) == 0 {
+		args = []string{"--appendonly", "yes", "--appendfsync", "always", "--save", ""}
+	}
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--daemonize", "no"}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,6 +93,39 @@ func startRedis(t *testing.T, dir string, port int) *redisServer {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return r
+}
+
+// lookPath finds a Redis program: the test is skipped without it, or fails
+// under ZAQAR_TEST_REQUIRE_ALL=1.
+func lookPath(t *testing.T, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
+			t.Fatalf("%s is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1", name)
+		}
+		t.Skipf("%s is not on PATH", name)
+	}
+	return bin
+}
+
+// freePort returns a free loopback port below 55536: a cluster node also
+// listens on its port + 10000.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if port <= 55535 {
+			return port
+		}
+	}
+	t.Fatal("no free port below 55536")
+	return 0
 }
 
 func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
@@ -257,4 +283,48 @@ func TestRestart(t *testing.T) {
 	if st, err := s.Messages().Stats(ctx, q); err != nil || st.Total != len(posted)+1 || st.Claimed != 5 || st.Newest.ID != ids[0] {
 		t.Fatalf("stats after the restart: %+v, %v", st, err)
 	}
+}
+
+// The conformance suite against a three-node Redis Cluster this test
+// starts: a queue's keys share a slot, and what spans slots (the project
+// index, dead-letter moves) works across nodes.
+func TestCluster(t *testing.T) {
+	cli := lookPath(t, "redis-cli")
+	var addrs []string
+	for range 3 {
+		dir := t.TempDir()
+		srv := startRedis(t, dir, 0, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+			"--appendonly", "no", "--save", "")
+		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(srv.port))
+	}
+	create := exec.Command(cli, append([]string{"--cluster", "create"}, append(addrs, "--cluster-replicas", "0", "--cluster-yes")...)...)
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	url := "redis+cluster://" + strings.Join(addrs, ",")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		// The cluster is usable once every node agrees on the slots.
+		s, err := redis.Open(t.Context(), url)
+		if err == nil {
+			_, err = s.Messages().Post(t.Context(), zaqar.QueueRef{Project: "cluster-probe", Name: rand.Text()},
+				[]zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: time.Minute}})
+			s.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster %v not ready after 20s: %v", addrs, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s, err := redis.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
