@@ -377,12 +377,26 @@ func (n *Notifier) worker(ctx context.Context, subID string) {
 			n.mu.Unlock()
 			return
 		}
+		// Delivered entries are removed together after the batch: one write
+		// instead of one per entry. A crash in between delivers them again,
+		// which at-least-once allows.
+		var handled []string
 		for _, m := range msgs {
 			if ctx.Err() != nil {
 				break
 			}
-			if !n.handle(ctx, ob, claim.ID, m) {
-				break // subscription gone: its outbox was dropped
+			ok, gone := n.handle(ctx, ob, claim.ID, m)
+			if gone {
+				handled = nil // the outbox is already dropped
+				break
+			}
+			if ok {
+				handled = append(handled, m.ID)
+			}
+		}
+		if len(handled) > 0 {
+			if err := n.store.Messages().DeleteMany(ctx, ob, handled, nil); err != nil {
+				n.log.Warn("cannot remove delivered outbox entries; they may be delivered again", "outbox", ob.Name, "err", err)
 			}
 		}
 	}
@@ -396,14 +410,14 @@ func (n *Notifier) finish(subID string) {
 	n.mu.Unlock()
 }
 
-// handle delivers one outbox entry and removes it; false means the
-// subscription is gone and so is its outbox.
-func (n *Notifier) handle(ctx context.Context, ob zaqar.QueueRef, claimID string, m zaqar.Message) bool {
+// handle delivers one outbox entry. done means the entry is finished
+// (delivered, or dropped after its retries) and may be removed; gone means
+// the subscription no longer exists and its outbox was dropped.
+func (n *Notifier) handle(ctx context.Context, ob zaqar.QueueRef, claimID string, m zaqar.Message) (done, gone bool) {
 	var env envelope
 	if err := json.Unmarshal(m.Body, &env); err != nil {
 		n.log.Error("dropping a malformed outbox entry", "outbox", ob.Name, "err", err)
-		n.done(ctx, ob, m.ID, claimID)
-		return true
+		return true, false
 	}
 	ref := zaqar.QueueRef{Project: env.Project, Name: env.Queue}
 	sub, err := n.store.Subscriptions().Get(ctx, ref, env.Sub)
@@ -411,15 +425,14 @@ func (n *Notifier) handle(ctx context.Context, ob zaqar.QueueRef, claimID string
 		if err := n.store.Queues().Delete(ctx, ob); err != nil {
 			n.log.Warn("cannot drop the outbox of a deleted subscription", "subscription", env.Sub, "err", err)
 		}
-		return false
+		return false, true
 	}
 	if err != nil {
 		n.log.Warn("subscription unavailable; delivery will be retried", "subscription", env.Sub, "err", err)
-		return true // the claim expires and the entry comes back
+		return false, false // the claim expires and the entry comes back
 	}
 	if env.Kind == kindNotification && n.opts.RequireConfirmation && !sub.Confirmed {
-		n.done(ctx, ob, m.ID, claimID) // unconfirmed since it was enqueued
-		return true
+		return true, false // unconfirmed since it was enqueued
 	}
 	renewed := time.Now()
 	keepAlive := func() {
@@ -432,19 +445,12 @@ func (n *Notifier) handle(ctx context.Context, ob zaqar.QueueRef, claimID string
 	}
 	if err := n.deliver(ctx, ref, sub, env, keepAlive); err != nil {
 		if ctx.Err() != nil {
-			return true // shutting down: the claim expires and another try follows
+			return false, false // shutting down: the claim expires and another try follows
 		}
-		n.log.Error("notification dropped after retries", "project", ref.Project, "queue", ref.Name,
+		n.log.Error("notification dropped after retries", "project", ref.Owner(), "queue", ref.Name,
 			"subscription", sub.ID, "subscriber", redact(sub.Subscriber), "err", err)
 	}
-	n.done(ctx, ob, m.ID, claimID)
-	return true
-}
-
-func (n *Notifier) done(ctx context.Context, ob zaqar.QueueRef, id, claimID string) {
-	if err := n.store.Messages().Delete(ctx, ob, id, claimID); err != nil {
-		n.log.Warn("cannot remove a delivered outbox entry; it may be delivered again", "outbox", ob.Name, "err", err)
-	}
+	return true, false
 }
 
 // deliver sends one entry by the subscriber's scheme.
