@@ -50,6 +50,10 @@
 //   - Claim get, renew and release; message get, list, delete (with the
 //     claim checks), delete-many, pop and stats: one script each.
 //
+// Claims and pops walk the queue from its head past messages that are
+// claimed or delayed, as Zaqar's claim script does, so their cost grows with
+// the number of held messages in front of the first free one.
+//
 // Queue get is one HGET. The exceptions, all because they span slots, are
 // below: a queue's first post or its creation adds two round trips (index
 // entry and mark), a claim that dead-letters adds two per dead-letter queue,
@@ -106,6 +110,7 @@
 //     next claim on the source queue delivers it again (at most once into
 //     the dead-letter queue). Deleting the source queue meanwhile deletes it.
 //
+// The conformance suite runs against a three-node cluster in TestCluster.
 // All of a project's queues could instead share one slot (tag {<project>}),
 // making these moves single scripts, but then one busy project could never
 // spread over a cluster.
