@@ -151,6 +151,44 @@ func (s *Service) CreateSubscription(ctx context.Context, sc Scope, q zaqar.Queu
 	return sub.ID, nil
 }
 
+// SubscribeConnection subscribes target, the internal listener of a
+// WebSocket connection, to q (subscription_create without a subscriber);
+// body may carry ttl and options. The server made the URL, so its webhook
+// may reach internal addresses. Any duplicate is a conflict, as over
+// Zaqar's WebSocket. The caller deletes the subscription when the
+// connection ends.
+func (s *Service) SubscribeConnection(ctx context.Context, sc Scope, q zaqar.QueueRef, target string, body []byte) (string, error) {
+	if _, err := s.store.Queues().Create(ctx, q, zaqar.Metadata{}); err != nil {
+		return "", storeErr(err, "Subscription could not be created.")
+	}
+	ttl := s.limits.DefaultSubscriptionTTL
+	opts := map[string]any{}
+	if len(strings.TrimSpace(string(body))) > 0 && strings.TrimSpace(string(body)) != "{}" {
+		d, err := s.parseSubscription(sc, body, false)
+		if err != nil {
+			return "", err
+		}
+		if d.ttl != nil {
+			ttl = *d.ttl
+		}
+		if d.options != nil {
+			opts = d.options
+		}
+	}
+	opts[notify.AllowInternalOption] = true
+	sub, created, err := s.store.Subscriptions().Create(ctx, q, zaqar.Subscription{Source: q.Name, Subscriber: target, TTL: ttl, Options: opts})
+	if err != nil {
+		return "", storeErr(err, "Subscription could not be created.")
+	}
+	if !created {
+		return "", zaqar.Conflictf("Subscription %s not created.", q.Name)
+	}
+	if s.notifier != nil {
+		s.notifier.Invalidate(q)
+	}
+	return sub.ID, nil
+}
+
 // ListSubscriptions lists subscriptions of q by id after marker.
 func (s *Service) ListSubscriptions(ctx context.Context, q zaqar.QueueRef, marker string, limit *int) ([]zaqar.Subscription, error) {
 	n := zaqar.DefaultPageSize
