@@ -55,9 +55,29 @@ type Config struct {
 
 	Notification Notification
 
+	// Keystone is [keystone_authtoken] (keystonemiddleware's option names).
+	Keystone Keystone
+	// Trustee is [trustee]: the user Zaqar's trust+http(s) subscriptions
+	// delegate to (zaqar/conf/trustee.py names).
+	Trustee Keystone
+
 	// Ignored lists options accepted for compatibility that have no effect,
 	// so start-up can say so once.
 	Ignored []string
+}
+
+// Keystone holds the Keystone options of [keystone_authtoken] or [trustee].
+type Keystone struct {
+	AuthURL, WWWAuthenticateURI        string
+	AuthType                           string
+	Username, Password, UserID         string
+	UserDomainName, UserDomainID       string
+	ProjectName, ProjectID             string
+	ProjectDomainName, ProjectDomainID string
+	RegionName                         string
+	TokenCacheTime                     time.Duration
+	Timeout                            time.Duration
+	MemcachedServers                   string
 }
 
 // Notification is the [notification] section.
@@ -161,6 +181,45 @@ func list(dst func(*Config) *[]string) option {
 		*dst(c) = out
 		return nil
 	}
+}
+
+// keystoneOptions maps keystonemiddleware's (and keystoneauth's) option
+// names; the ones with no effect here are accepted so existing files load.
+func keystoneOptions(k func(*Config) *Keystone) map[string]option {
+	o := map[string]option{
+		"auth_url":             str(func(c *Config) *string { return &k(c).AuthURL }),
+		"www_authenticate_uri": str(func(c *Config) *string { return &k(c).WWWAuthenticateURI }),
+		"auth_uri":             str(func(c *Config) *string { return &k(c).WWWAuthenticateURI }), // deprecated alias
+		"auth_type":            str(func(c *Config) *string { return &k(c).AuthType }),
+		"auth_plugin":          str(func(c *Config) *string { return &k(c).AuthType }),
+		"username":             str(func(c *Config) *string { return &k(c).Username }),
+		"user_id":              str(func(c *Config) *string { return &k(c).UserID }),
+		"password":             str(func(c *Config) *string { return &k(c).Password }),
+		"user_domain_name":     str(func(c *Config) *string { return &k(c).UserDomainName }),
+		"user_domain_id":       str(func(c *Config) *string { return &k(c).UserDomainID }),
+		"project_name":         str(func(c *Config) *string { return &k(c).ProjectName }),
+		"project_id":           str(func(c *Config) *string { return &k(c).ProjectID }),
+		"project_domain_name":  str(func(c *Config) *string { return &k(c).ProjectDomainName }),
+		"project_domain_id":    str(func(c *Config) *string { return &k(c).ProjectDomainID }),
+		"region_name":          str(func(c *Config) *string { return &k(c).RegionName }),
+		"token_cache_time":     seconds(func(c *Config) *time.Duration { return &k(c).TokenCacheTime }),
+		"http_connect_timeout": seconds(func(c *Config) *time.Duration { return &k(c).Timeout }),
+		"memcached_servers":    str(func(c *Config) *string { return &k(c).MemcachedServers }),
+	}
+	for _, name := range []string{"memcache_servers", "interface", "service_type", "delay_auth_decision",
+		"include_service_catalog", "insecure", "cafile", "certfile", "keyfile", "service_token_roles",
+		"service_token_roles_required", "memcache_security_strategy", "memcache_secret_key",
+		"memcache_use_advanced_pool", "enforce_token_bind", "http_request_max_retries", "auth_version",
+		"admin_user", "admin_password", "admin_tenant_name", "identity_uri", "system_scope", "domain_id",
+		"domain_name", "trust_id", "default_domain_id", "default_domain_name", "collect_timing", "split_loggers",
+		"timeout", "status_code_retries", "connect_retries", "service_type", "memcache_pool_maxsize",
+		"memcache_pool_socket_timeout", "memcache_pool_unused_timeout", "memcache_pool_conn_get_timeout",
+		"memcache_pool_dead_retry", "token_cache_time_jitter", "region"} {
+		if _, ok := o[name]; !ok {
+			o[name] = ignored
+		}
+	}
+	return o
 }
 
 // dict reads an oslo.config DictOpt: "key:value,key:value".
@@ -296,6 +355,8 @@ func sections() map[string]map[string]option {
 			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
 			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
 		},
+		"keystone_authtoken": keystoneOptions(func(c *Config) *Keystone { return &c.Keystone }),
+		"trustee":            keystoneOptions(func(c *Config) *Keystone { return &c.Trustee }),
 		"oslo_policy": {
 			"policy_file":          str(func(c *Config) *string { return &c.PolicyFile }),
 			"enforce_scope":        ignored,
@@ -399,7 +460,16 @@ func (c Config) Validate() error {
 	switch c.AuthStrategy {
 	case "", "noauth":
 	case "keystone":
-		return bad("DEFAULT", "auth_strategy", "keystone authentication is not supported by this build yet")
+		k := c.Keystone
+		if k.AuthURL == "" {
+			return bad("keystone_authtoken", "auth_url", "required with auth_strategy = keystone")
+		}
+		if k.AuthType != "" && k.AuthType != "password" && k.AuthType != "v3password" {
+			return bad("keystone_authtoken", "auth_type", "only password is supported, not %q", k.AuthType)
+		}
+		if k.Username == "" && k.UserID == "" {
+			return bad("keystone_authtoken", "username", "the service user is required with auth_strategy = keystone")
+		}
 	default:
 		return bad("DEFAULT", "auth_strategy", "must be empty or keystone, not %q", c.AuthStrategy)
 	}

@@ -45,9 +45,12 @@ type Options struct {
 	// the subscription ([notification] block_internal_webhooks, default on).
 	BlockInternal bool
 	Mail          MailOptions
-	ClaimTTL      time.Duration // how long a worker holds outbox entries before renewing [60 s]
-	Sweep         time.Duration // how often to look for outbox work left by crashes or other nodes [30 s]
-	CacheTTL      time.Duration // how long a queue's subscriber list is reused on posts [1 s]
+	// TrustToken returns a token scoped to a Keystone trust, for
+	// trust+http(s) subscribers; nil means they cannot be notified.
+	TrustToken func(ctx context.Context, trustID string) (string, error)
+	ClaimTTL   time.Duration // how long a worker holds outbox entries before renewing [60 s]
+	Sweep      time.Duration // how often to look for outbox work left by crashes or other nodes [30 s]
+	CacheTTL   time.Duration // how long a queue's subscriber list is reused on posts [1 s]
 
 	sleep func(context.Context, time.Duration) error // tests shorten retries
 }
@@ -468,6 +471,25 @@ func (n *Notifier) deliver(ctx context.Context, q zaqar.QueueRef, sub zaqar.Subs
 		return n.webhook(ctx, sub, u.String(), env.Payload, nil, choosePolicy(sub.Options["_retry_policy"], queuePolicy), keepAlive)
 	case "mailto":
 		return n.mail(ctx, q, sub, u, env)
+	case "trust+http", "trust+https":
+		// The webhook is sent as the trustor, through the trust created with
+		// the subscription (zaqar/notification/tasks/trust.py).
+		trustID, _ := sub.Options["trust_id"].(string)
+		if n.opts.TrustToken == nil || trustID == "" {
+			return fmt.Errorf("trust subscriber without a trust or without Keystone")
+		}
+		token, err := n.opts.TrustToken(ctx, trustID)
+		if err != nil {
+			return fmt.Errorf("token for trust: %w", err)
+		}
+		target := *u
+		target.Scheme = strings.TrimPrefix(strings.ToLower(u.Scheme), "trust+")
+		var queuePolicy any
+		if meta, err := n.store.Queues().Get(ctx, q); err == nil {
+			queuePolicy = meta["_retry_policy"]
+		}
+		return n.webhook(ctx, sub, target.String(), env.Payload, http.Header{"X-Auth-Token": {token}},
+			choosePolicy(sub.Options["_retry_policy"], queuePolicy), keepAlive)
 	}
 	return fmt.Errorf("subscriber scheme %q cannot be notified", u.Scheme)
 }

@@ -369,3 +369,28 @@ func TestDeletedSubscriptionDropsOutbox(t *testing.T) {
 	}
 	t.Fatal("the outbox of a deleted subscription was not dropped")
 }
+
+func TestTrustSubscriber(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "trusted"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, "trust+"+rcv.URL+"/hook", map[string]any{"trust_id": "t-1"})
+	var asked []string
+	var mu sync.Mutex
+	n := start(t, store, Options{TrustToken: func(_ context.Context, id string) (string, error) {
+		mu.Lock()
+		asked = append(asked, id)
+		mu.Unlock()
+		return "trust-scoped-token", nil
+	}})
+	post(t, n, store, q, `"x"`)
+	got := rcv.wait(t, 1)
+	if got[0].header.Get("X-Auth-Token") != "trust-scoped-token" || !strings.Contains(got[0].body, `"body":"x"`) {
+		t.Errorf("trust notification: headers %v body %s", got[0].header, got[0].body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 1 || asked[0] != "t-1" {
+		t.Errorf("trust tokens asked for %v", asked)
+	}
+}

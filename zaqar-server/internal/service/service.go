@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
@@ -24,7 +25,10 @@ type Options struct {
 	SignedURLKey string // [signed_url] secret_key; empty disables pre-signed URLs
 	// Notifier delivers to subscribers; nil stores subscriptions but notifies nobody.
 	Notifier *notify.Notifier
-	Logger   *slog.Logger
+	// CreateTrust delegates the caller's roles to the service user until
+	// expires, for trust+http(s) subscribers (Keystone); nil refuses them.
+	CreateTrust func(ctx context.Context, sc Scope, expires time.Time) (trustID string, err error)
+	Logger      *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
@@ -34,6 +38,7 @@ type Service struct {
 	checksum  bool
 	signedKey string
 	notifier  *notify.Notifier
+	trust     func(ctx context.Context, sc Scope, expires time.Time) (string, error)
 	log       *slog.Logger
 }
 
@@ -43,7 +48,7 @@ func New(store storage.Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, notifier: opts.Notifier, log: log}
+	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, notifier: opts.Notifier, trust: opts.CreateTrust, log: log}
 }
 
 // Limits returns the limits the service enforces.
@@ -58,6 +63,9 @@ type Scope struct {
 	Roles    []string
 	// Signed is set when a pre-signed URL, not a token, authorised the request.
 	Signed bool
+	// Token is the caller's Keystone token, kept only to create trusts for
+	// trust+http(s) subscribers; never logged.
+	Token string
 }
 
 // Ping reports whether storage answers.

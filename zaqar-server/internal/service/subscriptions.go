@@ -133,6 +133,11 @@ func (s *Service) CreateSubscription(ctx context.Context, sc Scope, q zaqar.Queu
 			opts[notify.AllowInternalOption] = true
 		}
 	}
+	if strings.HasPrefix(strings.ToLower(*d.subscriber), "trust+") {
+		if err := s.ensureTrust(ctx, sc, opts, ttl); err != nil {
+			return "", err
+		}
+	}
 	sub, created, err := s.store.Subscriptions().Create(ctx, q, zaqar.Subscription{
 		Source: q.Name, Subscriber: *d.subscriber, TTL: ttl, Options: opts,
 	})
@@ -187,6 +192,25 @@ func (s *Service) SubscribeConnection(ctx context.Context, sc Scope, q zaqar.Que
 		s.notifier.Invalidate(q)
 	}
 	return sub.ID, nil
+}
+
+// ensureTrust gives a trust+http(s) subscription the Keystone trust its
+// notifications are sent with, unless options already name one: the
+// caller's roles, delegated to the service user for the subscription's
+// life (zaqar/notification/tasks/trust.py register).
+func (s *Service) ensureTrust(ctx context.Context, sc Scope, opts map[string]any, ttl time.Duration) error {
+	if id, _ := opts["trust_id"].(string); id != "" {
+		return nil
+	}
+	if s.trust == nil || sc.Token == "" {
+		return zaqar.Invalidf("trust+http and trust+https subscribers need Keystone authentication ([DEFAULT] auth_strategy = keystone).")
+	}
+	id, err := s.trust(ctx, sc, time.Now().Add(ttl))
+	if err != nil {
+		return storeErr(err, "Subscription could not be created: no trust could be made for it.")
+	}
+	opts["trust_id"] = id
+	return nil
 }
 
 // ListSubscriptions lists subscriptions of q by id after marker.

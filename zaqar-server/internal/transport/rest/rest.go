@@ -293,6 +293,9 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			}
 		}
 		sc.Signed = isSigned(r)
+		if h.auth != nil && !sc.Signed {
+			sc.Token = r.Header.Get("X-Auth-Token") // validated by h.auth
+		}
 		next.ServeHTTP(w, r.WithContext(service.WithScope(r.Context(), sc)))
 	})
 }
