@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/app"
+	zconfig "github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+)
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 500 * time.Millisecond}, {90, 900 * time.Millisecond}, {99, 990 * time.Millisecond}, {100, time.Second}} {
+		got := h.percentile(tc.p)
+		if d := float64(got-tc.want) / float64(tc.want); d < -0.02 || d > 0.02 {
+			t.Errorf("p%.0f = %v, want %v within 2%%", tc.p, got, tc.want)
+		}
+	}
+	if h.max != time.Second || h.n != 1000 {
+		t.Errorf("max %v n %d", h.max, h.n)
+	}
+}
+
+func raw(p int, s int64) json.RawMessage {
+	b, _ := json.Marshal(payload{P: p, S: s})
+	return b
+}
+
+func TestChecker(t *testing.T) {
+	c := newChecker(time.Minute)
+	c.posted(1, 3)
+	now := time.Now()
+	keys := c.claimedBatch(7, []json.RawMessage{raw(1, 1), raw(1, 2)}, now)
+	// Handed out again while the first claim is live: a duplicate.
+	c.claimedBatch(8, []json.RawMessage{raw(1, 2)}, now.Add(time.Second))
+	// Consumer 7 then sees an older message for the first time: out of order.
+	c.claimedBatch(7, []json.RawMessage{raw(1, 3), raw(1, 0)}, now.Add(2*time.Second))
+	for _, k := range keys {
+		c.deleted(k)
+	}
+	if dups, ooo := c.anomalies(); dups != 1 || ooo != 1 {
+		t.Errorf("anomalies = %d duplicates, %d out of order; want 1 and 1", dups, ooo)
+	}
+	if p, done := c.totals(); p != 3 || done != 2 {
+		t.Errorf("totals = %d produced, %d consumed", p, done)
+	}
+	// A redelivery after the claim expired is not a duplicate.
+	c2 := newChecker(time.Second)
+	c2.claimedBatch(1, []json.RawMessage{raw(1, 1)}, now)
+	c2.claimedBatch(2, []json.RawMessage{raw(1, 1)}, now.Add(5*time.Second))
+	if dups, _ := c2.anomalies(); dups != 0 {
+		t.Errorf("redelivery after expiry counted as duplicate")
+	}
+}
+
+// TestLoadAgainstServer runs a short mixed load against our real handler
+// and requires a clean bill: everything produced is consumed exactly once.
+func TestLoadAgainstServer(t *testing.T) {
+	h, err := app.Handler(zconfig.Default(), memory.New(), nil, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := config{endpoint: srv.URL, project: "bench-test", producers: 3, consumers: 3, listers: 1, churn: 1,
+		batch: 2, msgSize: 100, claimLimit: 5, claimTTL: 60, queues: 2, duration: 700 * time.Millisecond,
+		drain: 10 * time.Second, jsonOnly: true}
+	rep, err := load(t.Context(), c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
+		t.Errorf("report = %+v", rep)
+	}
+	for _, op := range []string{"post", "claim", "delete", "list", "queue-create"} {
+		if rep.Ops[op].Requests == 0 || len(rep.Ops[op].Errors) > 0 {
+			t.Errorf("%s: %+v", op, rep.Ops[op])
+		}
+	}
+}

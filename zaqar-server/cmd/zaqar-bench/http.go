@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const clientID = "3381af92-2b9e-11e3-b191-71861300734c"
+
+// client speaks Zaqar's HTTP API with keep-alive connections.
+type client struct {
+	base, project, token string
+	http                 *http.Client
+}
+
+func newClient(c config) *client {
+	conns := c.producers + c.consumers + c.listers + c.churn + 4
+	return &client{base: strings.TrimRight(c.endpoint, "/"), project: c.project, token: c.token,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}}}
+}
+
+// do sends a request and returns status and body; err only for transport failures.
+func (c *client) do(ctx context.Context, method, path string, body []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Client-ID", clientID)
+	req.Header.Set("X-Project-ID", c.project)
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("X-Auth-Token", c.token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, b, err
+}
+
+func (c *client) deleteQueue(ctx context.Context, q string) {
+	c.do(ctx, "DELETE", "/v2/queues/"+q, nil)
+}
+
+func pad(size int) string {
+	if size <= 30 {
+		return ""
+	}
+	return strings.Repeat("x", size-30)
+}
+
+// postBody builds {"messages": [...]} with sequence numbers from seq.
+func postBody(producer int, seq int64, n, size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"messages":[`)
+	p := pad(size)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		body, _ := json.Marshal(payload{P: producer, S: seq + int64(i), Pad: p})
+		fmt.Fprintf(&b, `{"ttl":3600,"body":%s}`, body)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+func failure(status int, err error) string {
+	if err != nil {
+		return "transport"
+	}
+	return strconv.Itoa(status)
+}
+
+// produceHTTP posts until until ends. Requests run under ctx, not until, so
+// a post in flight when the time is up still completes and is counted:
+// otherwise the server could store a message the checker never heard of.
+func produceHTTP(ctx, until context.Context, cl *client, rec *recorder, chk *checker, q string, id int, c config, ceiling bool) {
+	var seq int64 = 1
+	path := "/v2/queues/" + q + "/messages"
+	for until.Err() == nil {
+		body := postBody(id, seq, c.batch, c.msgSize)
+		start := time.Now()
+		status, _, _, err := cl.do(ctx, "POST", path, body)
+		d := time.Since(start)
+		if ctx.Err() != nil {
+			return // interrupted
+		}
+		if err != nil || status != http.StatusCreated {
+			rec.fail("post", failure(status, err))
+			continue
+		}
+		rec.ok("post", d, c.batch)
+		if !ceiling {
+			chk.posted(id, c.batch)
+		}
+		seq += int64(c.batch)
+	}
+}
+
+type claimedMessage struct {
+	Href string          `json:"href"`
+	Body json.RawMessage `json:"body"`
+}
+
+func consumeHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q string, id int, c config, idle chan<- string) {
+	claimPath := fmt.Sprintf("/v2/queues/%s/claims?limit=%d", q, c.claimLimit)
+	claimBody := []byte(fmt.Sprintf(`{"ttl":%d,"grace":60}`, c.claimTTL))
+	empties := 0
+	told := false
+	for ctx.Err() == nil {
+		start := time.Now()
+		status, _, body, err := cl.do(ctx, "POST", claimPath, claimBody)
+		d := time.Since(start)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil && status == http.StatusNoContent:
+			rec.ok("claim", d, 0)
+			empties++
+			if empties >= 2 && !told && producersDone(rec) {
+				idle <- q
+				told = true
+			}
+			time.Sleep(5 * time.Millisecond)
+			continue
+		case err != nil || status != http.StatusCreated:
+			rec.fail("claim", failure(status, err))
+			continue
+		}
+		empties = 0
+		var doc struct{ Messages []claimedMessage }
+		if json.Unmarshal(body, &doc) != nil {
+			rec.fail("claim", "bad-json")
+			continue
+		}
+		rec.ok("claim", d, len(doc.Messages))
+		bodies := make([]json.RawMessage, len(doc.Messages))
+		for i, m := range doc.Messages {
+			bodies[i] = m.Body
+		}
+		keys := chk.claimedBatch(id, bodies, start)
+		for i, m := range doc.Messages {
+			start := time.Now()
+			status, _, _, err := cl.do(ctx, "DELETE", m.Href, nil)
+			if err != nil || status != http.StatusNoContent {
+				rec.fail("delete", failure(status, err))
+				continue
+			}
+			rec.ok("delete", time.Since(start), 1)
+			if i < len(keys) {
+				chk.deleted(keys[i])
+			}
+		}
+	}
+}
+
+// producersDone is set by load when the producing phase is over.
+func producersDone(rec *recorder) bool {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return !rec.producing
+}
+
+func listHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q string, c config) {
+	for ctx.Err() == nil {
+		next := "/v2/queues/" + q + "/messages?echo=true&include_claimed=true&limit=20"
+		last := map[int]int64{}
+		for next != "" && ctx.Err() == nil {
+			start := time.Now()
+			status, _, body, err := cl.do(ctx, "GET", next, nil)
+			d := time.Since(start)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || status != http.StatusOK {
+				rec.fail("list", failure(status, err))
+				break
+			}
+			var doc struct {
+				Messages []claimedMessage
+				Links    []struct{ Href string }
+			}
+			json.Unmarshal(body, &doc)
+			rec.ok("list", d, len(doc.Messages))
+			bodies := make([]json.RawMessage, len(doc.Messages))
+			for i, m := range doc.Messages {
+				bodies[i] = m.Body
+			}
+			chk.listedPage(bodies, last)
+			next = ""
+			if len(doc.Messages) > 0 && len(doc.Links) > 0 {
+				next = doc.Links[0].Href
+			}
+		}
+	}
+}
+
+func churnHTTP(ctx context.Context, cl *client, rec *recorder, runID string, id int) {
+	for i := 0; ctx.Err() == nil; i++ {
+		q := fmt.Sprintf("/v2/queues/churn-%s-%d-%d", runID, id, i)
+		start := time.Now()
+		status, _, _, err := cl.do(ctx, "PUT", q, nil)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || (status != http.StatusCreated && status != http.StatusNoContent) {
+			rec.fail("queue-create", failure(status, err))
+			continue
+		}
+		rec.ok("queue-create", time.Since(start), 0)
+		start = time.Now()
+		status, _, _, err = cl.do(ctx, "DELETE", q, nil)
+		if err != nil || status != http.StatusNoContent {
+			rec.fail("queue-delete", failure(status, err))
+			continue
+		}
+		rec.ok("queue-delete", time.Since(start), 0)
+	}
+}

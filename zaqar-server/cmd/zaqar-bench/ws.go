@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsConn is one WebSocket connection speaking Zaqar's JSON protocol; one
+// request at a time, so replies match requests.
+type wsConn struct {
+	c       *websocket.Conn
+	headers map[string]string
+}
+
+func dialWS(ctx context.Context, c config) (*wsConn, error) {
+	conn, _, err := websocket.Dial(ctx, c.wsEndpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(16 << 20)
+	w := &wsConn{c: conn, headers: map[string]string{"Client-ID": clientID, "X-Project-ID": c.project}}
+	if c.token != "" {
+		status, _, err := w.call(ctx, "authenticate", map[string]any{}, map[string]string{"X-Auth-Token": c.token})
+		if err != nil || status != 200 {
+			conn.Close(websocket.StatusNormalClosure, "")
+			return nil, fmt.Errorf("authenticate: status %d: %v", status, err)
+		}
+	}
+	return w, nil
+}
+
+func (w *wsConn) call(ctx context.Context, action string, body any, extra map[string]string) (int, json.RawMessage, error) {
+	headers := map[string]string{}
+	for k, v := range w.headers {
+		headers[k] = v
+	}
+	for k, v := range extra {
+		headers[k] = v
+	}
+	req, _ := json.Marshal(map[string]any{"action": action, "headers": headers, "body": body})
+	if err := w.c.Write(ctx, websocket.MessageText, req); err != nil {
+		return 0, nil, err
+	}
+	_, data, err := w.c.Read(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	var res struct {
+		Headers struct{ Status int } `json:"headers"`
+		Body    json.RawMessage      `json:"body"`
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		return 0, nil, err
+	}
+	return res.Headers.Status, res.Body, nil
+}
+
+func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker, q string, id int) {
+	w, err := dialWS(ctx, c)
+	if err != nil {
+		rec.fail("ws-post", "dial")
+		return
+	}
+	defer w.c.Close(websocket.StatusNormalClosure, "")
+	var seq int64 = 1
+	p := pad(c.msgSize)
+	for until.Err() == nil {
+		msgs := make([]map[string]any, c.batch)
+		for i := range msgs {
+			msgs[i] = map[string]any{"ttl": 3600, "body": payload{P: id, S: seq + int64(i), Pad: p}}
+		}
+		start := time.Now()
+		status, _, err := w.call(ctx, "message_post", map[string]any{"queue_name": q, "messages": msgs}, nil)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || status != 201 {
+			rec.fail("ws-post", failureWS(status, err))
+			if err != nil {
+				return
+			}
+			continue
+		}
+		rec.ok("ws-post", time.Since(start), c.batch)
+		chk.posted(id, c.batch)
+		seq += int64(c.batch)
+	}
+}
+
+func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q string, id int, idle chan<- string) {
+	w, err := dialWS(ctx, c)
+	if err != nil {
+		rec.fail("ws-claim", "dial")
+		return
+	}
+	defer w.c.Close(websocket.StatusNormalClosure, "")
+	empties, told := 0, false
+	for ctx.Err() == nil {
+		start := time.Now()
+		status, body, err := w.call(ctx, "claim_create", map[string]any{"queue_name": q, "limit": c.claimLimit, "ttl": c.claimTTL, "grace": 60}, nil)
+		d := time.Since(start)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			rec.fail("ws-claim", "transport")
+			return
+		}
+		if status == 204 {
+			rec.ok("ws-claim", d, 0)
+			if empties++; empties >= 2 && !told && producersDone(rec) {
+				idle <- q
+				told = true
+			}
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		if status != 201 {
+			rec.fail("ws-claim", strconv.Itoa(status))
+			continue
+		}
+		empties = 0
+		var doc struct {
+			ClaimID  string `json:"claim_id"`
+			Messages []struct {
+				ID   string          `json:"id"`
+				Body json.RawMessage `json:"body"`
+			}
+		}
+		json.Unmarshal(body, &doc)
+		rec.ok("ws-claim", d, len(doc.Messages))
+		bodies := make([]json.RawMessage, len(doc.Messages))
+		for i, m := range doc.Messages {
+			bodies[i] = m.Body
+		}
+		keys := chk.claimedBatch(id, bodies, start)
+		for i, m := range doc.Messages {
+			start := time.Now()
+			status, _, err := w.call(ctx, "message_delete", map[string]any{"queue_name": q, "message_id": m.ID, "claim_id": doc.ClaimID}, nil)
+			if err != nil || status != 204 {
+				rec.fail("ws-delete", failureWS(status, err))
+				continue
+			}
+			rec.ok("ws-delete", time.Since(start), 1)
+			if i < len(keys) {
+				chk.deleted(keys[i])
+			}
+		}
+	}
+}
+
+func failureWS(status int, err error) string {
+	if err != nil {
+		return "transport"
+	}
+	return strconv.Itoa(status)
+}
