@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zaqar-go/suite/zaqar-server/internal/app"
-	zconfig "github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
 func TestHistogram(t *testing.T) {
@@ -66,11 +67,8 @@ func TestChecker(t *testing.T) {
 // TestLoadAgainstServer runs a short mixed load against our real handler
 // and requires a clean bill: everything produced is consumed exactly once.
 func TestLoadAgainstServer(t *testing.T) {
-	h, err := app.Handler(zconfig.Default(), memory.New(), nil, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	svc := service.New(memory.New(), service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(rest.New(svc, rest.Options{}))
 	defer srv.Close()
 	c := config{endpoint: srv.URL, project: "bench-test", producers: 3, consumers: 3, listers: 1, churn: 1,
 		batch: 2, msgSize: 100, claimLimit: 5, claimTTL: 60, queues: 2, duration: 700 * time.Millisecond,
