@@ -1,0 +1,238 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// response is an action's answer: headers.status and body.
+type response struct {
+	status int
+	body   any
+	echo   *echo // replaces the request echo (authenticate answers)
+}
+
+// errorDoc is the body of an endpoint's error: Zaqar's "error" summary and
+// "exception" text, here transport.Describe's title and description.
+type errorDoc struct {
+	Error     string `json:"error"`
+	Exception string `json:"exception,omitempty"`
+}
+
+// protocolDoc is the body of a protocol-level error, which has no exception.
+type protocolDoc struct {
+	Error string `json:"error"`
+}
+
+func errorResponse(status int, msg string) response {
+	return response{status: status, body: protocolDoc{Error: msg}}
+}
+
+// action runs one validated request; q names the body's queue_name (empty
+// for queue_list) in the caller's project.
+type action func(ctx context.Context, c *conn, sc service.Scope, q zaqar.QueueRef, r *request) response
+
+// actions maps names to handlers; the schema lists the actions Zaqar
+// defines, and those absent here (pools, flavors, node actions) answer 501.
+var actions = map[string]action{
+	"queue_list":          queueList,
+	"queue_create":        queueCreate,
+	"queue_delete":        queueDelete,
+	"queue_get":           queueGet,
+	"queue_get_stats":     queueGetStats,
+	"queue_purge":         queuePurge,
+	"message_list":        messageList,
+	"message_get":         messageGet,
+	"message_get_many":    messageGetMany,
+	"message_post":        messagePost,
+	"message_delete":      messageDelete,
+	"message_delete_many": messageDeleteMany,
+	"claim_create":        claimCreate,
+	"claim_get":           claimGet,
+	"claim_update":        claimUpdate,
+	"claim_delete":        claimDelete,
+	"subscription_create": subscriptionCreate,
+	"subscription_get":    subscriptionGet,
+	"subscription_list":   subscriptionList,
+	"subscription_delete": subscriptionDelete,
+}
+
+// rules are the policy rules of the REST routes doing the same.
+var rules = map[string]string{
+	"queue_list":          "queues:get_all",
+	"queue_create":        "queues:create",
+	"queue_delete":        "queues:delete",
+	"queue_get":           "queues:get",
+	"queue_get_stats":     "queues:stats",
+	"queue_purge":         "queues:purge",
+	"message_list":        "messages:get_all",
+	"message_get":         "messages:get",
+	"message_get_many":    "messages:get_all",
+	"message_post":        "messages:create",
+	"message_delete":      "messages:delete",
+	"message_delete_many": "messages:delete_all",
+	"claim_create":        "claims:create",
+	"claim_get":           "claims:get",
+	"claim_update":        "claims:update",
+	"claim_delete":        "claims:delete",
+	"subscription_create": "subscription:create",
+	"subscription_get":    "subscription:get",
+	"subscription_list":   "subscription:get_all",
+	"subscription_delete": "subscription:delete",
+}
+
+var errEmptyProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Empty project header not allowed",
+	Desc: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}
+
+// errBadProject refuses a project id no HTTP header could carry. JSON and
+// MessagePack strings can hold any character, but internal storage
+// projects (the notifier's outboxes, topics) are named with a NUL byte
+// precisely because clients cannot send one.
+var errBadProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid project header",
+	Desc: "X-PROJECT-ID may not contain control characters."}
+
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// handle answers one frame; the answer is encoded like the frame.
+func (c *conn) handle(ctx context.Context, data []byte, binary bool) []byte {
+	r, err := decodeFrame(data, binary)
+	if err != nil {
+		return c.encode(noRequest, binary, errorResponse(http.StatusBadRequest, err.Error()))
+	}
+	resp := c.run(ctx, r)
+	e := r.echo
+	if resp.echo != nil {
+		e = *resp.echo
+	}
+	return c.encode(e, binary, resp)
+}
+
+// run validates, authorises and runs a request. A panic is a bug: it is
+// logged with its stack and answered 500, as Zaqar's
+// on_exception_sends_500 does.
+func (c *conn) run(ctx context.Context, r *request) (resp response) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.s.log.Error("panic in websocket action", "conn", c.id, "action", r.action, "panic", v, "stack", string(debug.Stack()))
+			resp = response{status: http.StatusInternalServerError, body: errorDoc{Error: "Unexpected error.", Exception: "An unexpected error occurred."}}
+		}
+	}()
+	sch, ok := schemas[r.action]
+	if !ok || kindOf(r.echo.Action) != kindString {
+		return errorResponse(http.StatusBadRequest, actionName(r.echo.Action)+" is not a valid action")
+	}
+	if !sch.valid(r) {
+		return errorResponse(http.StatusBadRequest, "Schema validation failed.")
+	}
+	if r.action == "authenticate" {
+		return c.authenticate(ctx, r)
+	}
+	sc, ok := c.scope(r)
+	if !ok {
+		return errorResponse(http.StatusForbidden, "Not authentified.")
+	}
+	run, ok := actions[r.action]
+	if !ok {
+		return errorResponse(http.StatusNotImplemented, r.action+" is not implemented by this server.")
+	}
+	if sc.Project == "" {
+		return c.fail(r, errEmptyProject)
+	}
+	if !headerSafe(sc.Project) {
+		return c.fail(r, errBadProject)
+	}
+	q := zaqar.QueueRef{Project: sc.Project, Name: r.str("queue_name")}
+	if r.action != "queue_list" {
+		// Zaqar checks names only where it creates queues; checking them
+		// everywhere keeps names no queue can have away from the stores.
+		if err := service.ValidateQueue(q); err != nil {
+			return c.fail(r, err)
+		}
+	}
+	creds := policy.Creds{ProjectID: sc.Project, UserID: sc.UserID, Roles: sc.Roles}
+	if !c.s.policy.Allowed(rules[r.action], creds, policy.Target{"project_id": sc.Project}) {
+		return c.fail(r, &zaqar.Error{Kind: zaqar.Forbidden, Title: zaqar.TitleNotAuthorized,
+			Desc: "You are not authorized to complete this action."})
+	}
+	return run(service.WithScope(ctx, sc), c, sc, q, r)
+}
+
+// actionName formats a request's action as Python's str() would.
+func actionName(raw json.RawMessage) string {
+	switch kindOf(raw) {
+	case kindNull, kindInvalid:
+		return "None"
+	case kindString:
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	return string(raw)
+}
+
+// fail answers err through transport.Describe; 5xx are logged once here.
+func (c *conn) fail(r *request, err error) response {
+	status, doc := transport.Describe(err)
+	if status >= 500 {
+		c.s.log.Error("websocket request failed", "conn", c.id, "action", r.action, "status", status, "err", err)
+	}
+	return response{status: status, body: errorDoc{Error: doc.Title, Exception: doc.Description}}
+}
+
+// envelope is a response; members in Zaqar's order (response.py).
+type envelope struct {
+	Request echo `json:"request"`
+	Body    any  `json:"body"`
+	Headers struct {
+		Status int `json:"status"`
+	} `json:"headers"`
+}
+
+// encode builds the response frame, JSON or MessagePack.
+func (c *conn) encode(e echo, binary bool, resp response) []byte {
+	env := envelope{Request: e, Body: resp.body}
+	env.Headers.Status = resp.status
+	out, err := marshal(env)
+	if err != nil {
+		// Only a bug gets here: the body is built from our own types.
+		c.s.log.Error("websocket response not encodable", "conn", c.id, "err", err)
+		env.Body = errorDoc{Error: "Unexpected error.", Exception: "An unexpected error occurred."}
+		env.Headers.Status = http.StatusInternalServerError
+		env.Request = noRequest
+		out, _ = marshal(env)
+	}
+	if !binary {
+		return out
+	}
+	packed, err := jsonToMsgpack(out)
+	if err != nil {
+		c.s.log.Error("websocket response not packable", "conn", c.id, "err", err)
+		return nil
+	}
+	return packed
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
