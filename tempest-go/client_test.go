@@ -76,6 +76,7 @@ type cloud struct {
 	project  string // X-Project-ID in no-auth mode; empty with Keystone
 	provider *gophercloud.ProviderClient
 	keystone bool
+	alt      *gophercloud.ProviderClient // OS_ALT_* user, for isolation tests with Keystone
 }
 
 // loadCloud reads the environment once. Authentication outlives any single
@@ -119,8 +120,40 @@ var loadCloud = sync.OnceValues(func() (*cloud, error) {
 		}
 		endpoint = sc.Endpoint
 	}
-	return &cloud{endpoint: gophercloud.NormalizeURL(endpoint), provider: p, keystone: true}, nil
+	c := &cloud{endpoint: gophercloud.NormalizeURL(endpoint), provider: p, keystone: true}
+	// tempest's alt credentials: a second project for isolation tests.
+	if user := os.Getenv("OS_ALT_USERNAME"); user != "" {
+		alt := ao
+		alt.Username, alt.Password = user, os.Getenv("OS_ALT_PASSWORD")
+		alt.Scope = &gophercloud.AuthScope{ProjectName: os.Getenv("OS_ALT_PROJECT_NAME"), DomainName: ao.Scope.DomainName, DomainID: ao.Scope.DomainID}
+		ap, err := openstack.NewClient(ao.IdentityEndpoint)
+		if err != nil {
+			return nil, err
+		}
+		ap.HTTPClient = httpClient
+		if err := openstack.Authenticate(ctx, ap, alt); err != nil {
+			return nil, fmt.Errorf("authenticate the alt user %s: %w", user, err)
+		}
+		c.alt = ap
+	}
+	return c, nil
 })
+
+// otherProject returns a session in another project than newSession's:
+// a random project without auth, the OS_ALT_* user's project with Keystone.
+func otherProject(t *testing.T) *session {
+	t.Helper()
+	c := requireCloud(t)
+	if !c.keystone {
+		return c.session(t, newClientID(), "tempest-"+randHex(6))
+	}
+	if c.alt == nil {
+		t.Skip("set OS_ALT_USERNAME, OS_ALT_PASSWORD and OS_ALT_PROJECT_NAME for a second project")
+	}
+	alt := *c
+	alt.provider = c.alt
+	return alt.session(t, newClientID(), "")
+}
 
 // authOptionsFromEnv is openstack.AuthOptionsFromEnv plus the separate user
 // and project domains of python-openstackclient's OS_* variables, which
