@@ -42,7 +42,7 @@ type Config struct {
 	ManagementStore string
 
 	WSGI      Listen
-	WebSocket Listen
+	WebSocket WebSocket
 
 	Limits zaqar.Limits
 
@@ -64,6 +64,22 @@ type Config struct {
 	// Ignored lists options accepted for compatibility that have no effect,
 	// so start-up can say so once.
 	Ignored []string
+}
+
+// WebSocket is [drivers:transport:websocket]: where the WebSocket API
+// listens, and its internal notification listener, which receives the
+// webhook POSTs of connection-bound subscriptions.
+type WebSocket struct {
+	Listen
+	// ExternalPort (external-port) is the port clients reach when a proxy
+	// sits in front; it only changes the URL the server advertises.
+	ExternalPort int
+	// NotificationBind (notification-bind) is the listener's address, and
+	// the host named in subscriber URLs (the hostname when unspecified,
+	// e.g. 0.0.0.0). Several API nodes sharing a store must use an address
+	// the others can reach.
+	NotificationBind string
+	NotificationPort int // notification-port; 0 picks a free port
 }
 
 // Keystone holds the Keystone options of [keystone_authtoken] or [trustee].
@@ -106,7 +122,7 @@ func Default() Config {
 		MessageStore:    "embedded",
 		ManagementStore: "embedded",
 		WSGI:            Listen{Bind: "127.0.0.1", Port: 8888},
-		WebSocket:       Listen{Bind: "127.0.0.1", Port: 9000},
+		WebSocket:       WebSocket{Listen: Listen{Bind: "127.0.0.1", Port: 9000}, NotificationBind: "127.0.0.1"},
 		Limits:          zaqar.DefaultLimits(),
 		Notification: Notification{MaxWorkers: 10, SMTPMode: "third_part", SMTPCommand: "/usr/sbin/sendmail -t -oi",
 			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookTimeout: 10 * time.Second},
@@ -298,9 +314,9 @@ func sections() map[string]map[string]option {
 		"drivers:transport:websocket": {
 			"bind":              str(func(c *Config) *string { return &c.WebSocket.Bind }),
 			"port":              integer(func(c *Config) *int { return &c.WebSocket.Port }),
-			"external-port":     ignored,
-			"notification-bind": ignored,
-			"notification-port": ignored,
+			"external-port":     integer(func(c *Config) *int { return &c.WebSocket.ExternalPort }),
+			"notification-bind": str(func(c *Config) *string { return &c.WebSocket.NotificationBind }),
+			"notification-port": integer(func(c *Config) *int { return &c.WebSocket.NotificationPort }),
 		},
 		"transport": {
 			"default_message_ttl":           seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageTTL }),
@@ -481,6 +497,14 @@ func (c Config) Validate() error {
 	}
 	if c.WSGI.Port < 0 || c.WSGI.Port > 65535 {
 		return bad("drivers:transport:wsgi", "port", "out of range: %d", c.WSGI.Port)
+	}
+	for _, p := range []struct {
+		key string
+		v   int
+	}{{"port", c.WebSocket.Port}, {"external-port", c.WebSocket.ExternalPort}, {"notification-port", c.WebSocket.NotificationPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return bad("drivers:transport:websocket", p.key, "out of range: %d", p.v)
+		}
 	}
 	l := c.Limits
 	for _, p := range []struct {
