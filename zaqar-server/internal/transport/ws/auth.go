@@ -49,6 +49,9 @@ func (c *conn) authenticate(ctx context.Context, r *request) response {
 		return response{status: status, body: protocolDoc{Error: "Authentication failed."}, echo: &authEcho}
 	}
 	c.setIdentity(&id)
+	c.mu.Lock()
+	c.token = r.header("X-Auth-Token")
+	c.mu.Unlock()
 	return response{status: http.StatusOK, body: authentified, echo: &authEcho}
 }
 
@@ -62,6 +65,9 @@ func (c *conn) setIdentity(id *Identity) {
 		c.expiry = nil
 	}
 	c.identity = id
+	if id == nil {
+		c.token = ""
+	}
 	if id == nil || id.ExpiresAt.IsZero() {
 		return
 	}
@@ -69,7 +75,7 @@ func (c *conn) setIdentity(id *Identity) {
 		c.mu.Lock()
 		current := c.identity == id
 		if current {
-			c.identity = nil
+			c.identity, c.token = nil, ""
 		}
 		c.mu.Unlock()
 		if current { // not replaced by a later authenticate meanwhile
@@ -95,11 +101,13 @@ func (c *conn) scope(r *request) (sc service.Scope, ok bool) {
 		return sc, true
 	}
 	c.mu.Lock()
-	id := c.identity
+	id, token := c.identity, c.token
 	c.mu.Unlock()
 	if id != nil {
 		// Unlike Zaqar, the token's project, not X-Project-ID, is used.
-		sc.Project, sc.UserID, sc.Roles = id.ProjectID, id.UserID, id.Roles
+		// The token stays for trust+http(s) subscriptions, as Zaqar keeps
+		// the auth environment for them.
+		sc.Project, sc.UserID, sc.Roles, sc.Token = id.ProjectID, id.UserID, id.Roles, token
 		return sc, true
 	}
 	if _, signed := r.headers["URL-Signature"]; signed && c.verifySigned(r) {

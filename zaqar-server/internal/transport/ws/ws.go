@@ -116,6 +116,7 @@ type conn struct {
 
 	mu       sync.Mutex
 	identity *Identity // nil until authenticated
+	token    string    // the identity's token
 	expiry   *time.Timer
 	subs     []subscription // connection-bound subscriptions to delete on close
 }
