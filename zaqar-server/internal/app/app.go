@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/zaqar-go/suite/keystone"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
@@ -54,8 +56,46 @@ func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 	return nil, fmt.Errorf("[drivers] message_store: unsupported driver %q", cfg.MessageStore)
 }
 
-// Notifier builds the subscriber notifier from [notification].
-func Notifier(cfg config.Config, store storage.Store, log *slog.Logger) *notify.Notifier {
+// trustTokens hands out trust-scoped tokens for trust+http(s)
+// notifications, reusing each until a minute before it expires.
+type trustTokens struct {
+	v      *keystone.Validator
+	mu     sync.Mutex
+	tokens map[string]cachedToken
+}
+
+type cachedToken struct {
+	token   string
+	expires time.Time
+}
+
+func (t *trustTokens) get(ctx context.Context, trustID string) (string, error) {
+	t.mu.Lock()
+	tok, ok := t.tokens[trustID]
+	t.mu.Unlock()
+	if ok && time.Until(tok.expires) > time.Minute {
+		return tok.token, nil
+	}
+	token, expires, err := t.v.TrustToken(ctx, trustID)
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	if len(t.tokens) > 10000 {
+		t.tokens = map[string]cachedToken{}
+	}
+	t.tokens[trustID] = cachedToken{token: token, expires: expires}
+	t.mu.Unlock()
+	return token, nil
+}
+
+// Notifier builds the subscriber notifier from [notification]; validator
+// (nil without Keystone) makes trust+http(s) subscribers work.
+func Notifier(cfg config.Config, store storage.Store, validator *keystone.Validator, log *slog.Logger) *notify.Notifier {
+	var trustToken func(context.Context, string) (string, error)
+	if validator != nil {
+		trustToken = (&trustTokens{v: validator, tokens: map[string]cachedToken{}}).get
+	}
 	n := cfg.Notification
 	tpl := func(m map[string]string) notify.Template {
 		return notify.Template{Topic: m["topic"], Body: m["body"], Sender: m["sender"]}
@@ -63,7 +103,7 @@ func Notifier(cfg config.Config, store storage.Store, log *slog.Logger) *notify.
 	return notify.New(store, notify.Options{
 		Logger: log, Workers: n.MaxWorkers, RequireConfirmation: n.RequireConfirmation,
 		SignedURLKey: cfg.SignedURLKey, DefaultSubscriptionTTL: cfg.Limits.DefaultSubscriptionTTL,
-		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks,
+		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks, TrustToken: trustToken,
 		Mail: notify.MailOptions{Mode: n.SMTPMode, Command: n.SMTPCommand, Host: n.SMTPHost, Port: n.SMTPPort,
 			User: n.SMTPUser, Password: n.SMTPPassword, TLS: n.SMTPTLS,
 			ExternalConfirmationURL: n.ExternalConfirmationURL,
@@ -71,15 +111,48 @@ func Notifier(cfg config.Config, store storage.Store, log *slog.Logger) *notify.
 	})
 }
 
-// Handler builds the HTTP API over store; notifier may be nil.
-func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, log *slog.Logger) (http.Handler, error) {
+// Keystone returns the token validator for auth_strategy = keystone, nil
+// without authentication.
+func Keystone(ctx context.Context, cfg config.Config, log *slog.Logger) (*keystone.Validator, error) {
+	if cfg.AuthStrategy != "keystone" {
+		return nil, nil
+	}
+	k := cfg.Keystone
+	if k.MemcachedServers != "" {
+		log.Info("[keystone_authtoken] memcached_servers is ignored: tokens are cached in process")
+	}
+	ttl := k.TokenCacheTime
+	return keystone.New(ctx, keystone.Config{
+		AuthURL: k.AuthURL, WWWAuthenticateURI: k.WWWAuthenticateURI,
+		Username: k.Username, Password: k.Password,
+		UserDomainName: k.UserDomainName, UserDomainID: k.UserDomainID,
+		ProjectName: k.ProjectName, ProjectID: k.ProjectID,
+		ProjectDomainName: k.ProjectDomainName, ProjectDomainID: k.ProjectDomainID,
+		RegionName: k.RegionName, CacheTTL: ttl, Timeout: k.Timeout,
+		Logger: log.With("component", "keystone"),
+	})
+}
+
+// Handler builds the HTTP API over store; notifier and validator may be nil.
+func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
 	pol, err := policy.Load(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(store, service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
-		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log})
-	return rest.New(svc, rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}), nil
+	so := service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
+		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log}
+	if validator != nil {
+		so.CreateTrust = func(ctx context.Context, sc service.Scope, expires time.Time) (string, error) {
+			trustor := keystone.Identity{UserID: sc.UserID, ProjectID: sc.Project, Roles: sc.Roles}
+			return validator.CreateTrust(ctx, sc.Token, trustor, nil, expires)
+		}
+	}
+	svc := service.New(store, so)
+	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}
+	if validator != nil {
+		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{})
+	}
+	return rest.New(svc, opts), nil
 }
 
 // Run serves the API until ctx is done. ready, when not nil, receives the
@@ -94,8 +167,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 			log.Error("closing store", "err", err)
 		}
 	}()
-	notifier := Notifier(cfg, store, log)
-	handler, err := Handler(cfg, store, notifier, log)
+	validator, err := Keystone(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	notifier := Notifier(cfg, store, validator, log)
+	handler, err := Handler(cfg, store, notifier, validator, log)
 	if err != nil {
 		return err
 	}

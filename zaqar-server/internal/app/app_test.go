@@ -82,7 +82,7 @@ func BenchmarkPostMessage(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			h, err := Handler(cfg, st, nil, slog.New(slog.DiscardHandler))
+			h, err := Handler(cfg, st, nil, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				b.Fatal(err)
 			}
