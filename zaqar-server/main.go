@@ -1,6 +1,6 @@
 // Command zaqar-server serves the OpenStack Zaqar v2 messaging API.
 //
-//	zaqar-server                               # embedded store in ./data, 127.0.0.1:8888, no auth
+//	zaqar-server                               # embedded store in ./data, 127.0.0.1:8888 (REST) and :9000 (WebSocket), no auth
 //	zaqar-server --config-file /etc/zaqar/zaqar.conf
 package main
 
@@ -28,6 +28,7 @@ func main() {
 	flag.Var(&cfgFiles, "config-file", "zaqar.conf-style file; may be repeated, later files win")
 	bind := flag.String("bind", "", "override [drivers:transport:wsgi] bind")
 	port := flag.Int("port", -1, "override [drivers:transport:wsgi] port (0 picks a free port)")
+	wsPort := flag.Int("ws-port", -1, "override [drivers:transport:websocket] port (0 picks a free port)")
 	flag.Parse()
 
 	cfg, err := config.Load(cfgFiles...)
@@ -40,6 +41,9 @@ func main() {
 	}
 	if *port >= 0 {
 		cfg.WSGI.Port = *port
+	}
+	if *wsPort >= 0 {
+		cfg.WebSocket.Port = *wsPort
 	}
 	level := slog.LevelInfo
 	if cfg.Debug {

@@ -133,12 +133,9 @@ func Keystone(ctx context.Context, cfg config.Config, log *slog.Logger) (*keysto
 	})
 }
 
-// Handler builds the HTTP API over store; notifier and validator may be nil.
-func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
-	pol, err := policy.Load(cfg.PolicyFile)
-	if err != nil {
-		return nil, err
-	}
+// Service builds the one service layer both transports use; notifier and
+// validator may be nil.
+func Service(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) *service.Service {
 	so := service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
 		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log}
 	if validator != nil {
@@ -147,7 +144,19 @@ func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, 
 			return validator.CreateTrust(ctx, sc.Token, trustor, nil, expires)
 		}
 	}
-	svc := service.New(store, so)
+	return service.New(store, so)
+}
+
+// Handler builds the HTTP API over store; notifier and validator may be nil.
+func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
+	return restHandler(cfg, Service(cfg, store, notifier, validator, log), validator, log)
+}
+
+func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
+	pol, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
 	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}
 	if validator != nil {
 		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{})
@@ -155,8 +164,10 @@ func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, 
 	return rest.New(svc, opts), nil
 }
 
-// Run serves the API until ctx is done. ready, when not nil, receives the
-// address actually bound (useful with port 0).
+// Run serves the API until ctx is done: the HTTP API and, on its own
+// listener, the WebSocket API (Zaqar runs one transport per process; we
+// serve both from one). ready, when not nil, receives the HTTP address
+// actually bound (useful with port 0).
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(addr string)) error {
 	store, err := OpenStore(ctx, cfg)
 	if err != nil {
@@ -172,7 +183,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 		return err
 	}
 	notifier := Notifier(cfg, store, validator, log)
-	handler, err := Handler(cfg, store, notifier, validator, log)
+	svc := Service(cfg, store, notifier, validator, log)
+	handler, err := restHandler(cfg, svc, validator, log)
 	if err != nil {
 		return err
 	}
@@ -184,6 +196,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	defer func() { stopNotifier(); <-notifierDone }()
 	ln, err := net.Listen("tcp", cfg.WSGI.Addr())
 	if err != nil {
+		return err
+	}
+	sockets, err := listenWebSocket(cfg, svc, validator, log)
+	if err != nil {
+		ln.Close()
 		return err
 	}
 	srv := &http.Server{
@@ -198,16 +215,27 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	wsErrc := sockets.serve()
 	select {
 	case err := <-errc:
+		sockets.shutdown(context.WithoutCancel(ctx))
+		return err
+	case err := <-wsErrc:
+		srv.Close()
+		sockets.shutdown(context.WithoutCancel(ctx))
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	wsDone := make(chan error, 1)
+	go func() { wsDone <- sockets.shutdown(sctx) }()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-wsDone; err != nil {
+		return fmt.Errorf("websocket shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

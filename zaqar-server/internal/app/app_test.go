@@ -35,6 +35,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 			cfg.MessageStore = store
 			cfg.Stores["embedded"]["path"] = filepath.Join(t.TempDir(), "sub", "zaqar.db")
 			cfg.WSGI.Port = 0
+			cfg.WebSocket.Port = 0
 			ctx, cancel := context.WithCancel(t.Context())
 			addrc := make(chan string, 1)
 			done := make(chan error, 1)

@@ -55,6 +55,7 @@ func serveWithKeystone(t *testing.T, k keystoneEnv, edit func(*config.Config)) s
 	cfg := config.Default()
 	cfg.MessageStore = "memory"
 	cfg.WSGI.Port = 0
+	cfg.WebSocket.Port = 0
 	cfg.AuthStrategy = "keystone"
 	cfg.AdminMode = true
 	cfg.SignedURLKey = "integration-secret"
