@@ -503,6 +503,24 @@ func redact(uri string) string {
 	return u.Redacted()
 }
 
+// pause waits before a retry without holding a worker slot, so subscribers
+// that keep failing cannot starve the others of workers; the slot is taken
+// back before the next attempt.
+func (n *Notifier) pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return n.opts.sleep(ctx, d)
+	}
+	<-n.sem
+	err := n.opts.sleep(ctx, d)
+	select {
+	case n.sem <- struct{}{}:
+	case <-ctx.Done():
+		// Shutting down: take the slot anyway so the worker's release balances.
+		n.sem <- struct{}{}
+	}
+	return err
+}
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -394,3 +394,31 @@ func TestTrustSubscriber(t *testing.T) {
 		t.Errorf("trust tokens asked for %v", asked)
 	}
 }
+
+// TestFailingSubscriberDoesNotStarveOthers: with one worker slot, a
+// subscriber waiting between retries does not hold it.
+func TestFailingSubscriberDoesNotStarveOthers(t *testing.T) {
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "starve"}
+	broken := newReceiver(t, func(int) int { return http.StatusBadGateway })
+	subscribe(t, store, q, broken.URL, nil)
+	healthy := newReceiver(t, nil)
+	slow := func(ctx context.Context, d time.Duration) error {
+		if d > 0 {
+			return sleepCtx(ctx, 2*time.Second) // every wait between retries is long
+		}
+		return ctx.Err()
+	}
+	n := start(t, store, Options{Workers: 1, sleep: slow})
+	post(t, n, store, q, `"first"`)
+	broken.wait(t, 4) // the immediate retries are done; now it waits
+	subscribe(t, store, q, healthy.URL, nil)
+	n.Invalidate(q)
+	post(t, n, store, q, `"second"`)
+	healthy.wait(t, 1)
+	// The failing subscriber's schedule has 15 attempts and ~20 s of waits:
+	// the healthy one must not have waited for it to end.
+	if c := broken.count(); c >= 15 {
+		t.Errorf("healthy subscriber was served only after the failing one's %d attempts", c)
+	}
+}

@@ -108,7 +108,7 @@ func (n *Notifier) webhook(ctx context.Context, sub zaqar.Subscription, target s
 			break
 		}
 		keepAlive()
-		if serr := n.opts.sleep(ctx, wait); serr != nil {
+		if serr := n.pause(ctx, wait); serr != nil {
 			return serr
 		}
 		err = attempt()
