@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,11 +74,18 @@ func TestOpenStoreUnknownDriver(t *testing.T) {
 // BenchmarkPostMessage posts single small messages over real HTTP from
 // parallel clients, the figure zaqar-bench reports as POST throughput.
 func BenchmarkPostMessage(b *testing.B) {
-	for _, store := range []string{"memory", "embedded"} {
+	for _, store := range []string{"memory", "embedded", "redis"} {
 		b.Run(store, func(b *testing.B) {
 			cfg := config.Default()
 			cfg.MessageStore = store
 			cfg.Stores["embedded"]["path"] = filepath.Join(b.TempDir(), "zaqar.db")
+			if store == "redis" {
+				url := os.Getenv("ZAQAR_TEST_REDIS_URL")
+				if url == "" {
+					b.Skip("ZAQAR_TEST_REDIS_URL is not set")
+				}
+				cfg.Stores["redis"] = map[string]string{"uri": url}
+			}
 			st, err := OpenStore(b.Context(), cfg)
 			if err != nil {
 				b.Fatal(err)

@@ -59,7 +59,7 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 	if max := int64(s.limits.MaxClaimGrace / time.Second); grace < 60 || grace > max {
 		return zaqar.Claim{}, nil, zaqar.Invalidf("The grace for a claim may not exceed %d seconds, and must be at least 60 seconds long.", max)
 	}
-	meta, err := s.queueMeta(ctx, q)
+	meta, err := s.settings(ctx, q)
 	if err != nil {
 		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
 	}

@@ -22,7 +22,7 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err := ValidateQueue(q); err != nil {
 		return nil, err
 	}
-	meta, err := s.queueMeta(ctx, q)
+	meta, err := s.settings(ctx, q)
 	if err != nil {
 		return nil, storeErr(err, "Messages could not be enqueued.")
 	}
@@ -176,7 +176,7 @@ func (s *Service) ListMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 			return MessagePage{}, err
 		}
 	}
-	meta, err := s.queueMeta(ctx, q)
+	meta, err := s.settings(ctx, q)
 	if err != nil {
 		return MessagePage{}, storeErr(err, "Messages could not be listed.")
 	}

@@ -96,6 +96,7 @@ func (s *Service) CreateQueue(ctx context.Context, q zaqar.QueueRef, meta zaqar.
 	if meta == nil {
 		meta = zaqar.Metadata{}
 	}
+	defer s.forget(q) // after the write, so no reader caches the old state
 	created, err := s.store.Queues().Create(ctx, q, meta)
 	if err != nil {
 		return false, storeErr(err, "Queue could not be created.")
@@ -183,6 +184,7 @@ func (s *Service) PatchQueue(ctx context.Context, q zaqar.QueueRef, body []byte)
 		}
 		return nil, err
 	}
+	defer s.forget(q)
 	if err := s.store.Queues().SetMetadata(ctx, q, meta); err != nil {
 		if errors.Is(err, storage.ErrQueueNotFound) {
 			return nil, queueNotFound(q)
@@ -195,6 +197,7 @@ func (s *Service) PatchQueue(ctx context.Context, q zaqar.QueueRef, body []byte)
 // DeleteQueue removes a queue with its messages and claims; deleting a
 // missing queue succeeds.
 func (s *Service) DeleteQueue(ctx context.Context, q zaqar.QueueRef) error {
+	defer s.forget(q)
 	if err := s.store.Queues().Delete(ctx, q); err != nil {
 		return storeErr(err, "Queue could not be deleted.")
 	}

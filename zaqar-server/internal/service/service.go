@@ -39,6 +39,7 @@ type Service struct {
 	signedKey string
 	notifier  *notify.Notifier
 	trust     func(ctx context.Context, sc Scope, expires time.Time) (string, error)
+	metas     metaCache
 	log       *slog.Logger
 }
 

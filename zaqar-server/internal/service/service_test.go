@@ -2,8 +2,10 @@ package service
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -112,5 +114,33 @@ func TestValidateReserved(t *testing.T) {
 				t.Errorf("validateReserved(%s) = %#v, want an Invalid *zaqar.Error", tc.doc, err)
 			}
 		})
+	}
+}
+
+// TestSettingsFollowLocalChanges: the metadata cache of the hot paths
+// never serves a setting this node has just changed.
+func TestSettingsFollowLocalChanges(t *testing.T) {
+	s := New(memory.New(), Options{Limits: zaqar.DefaultLimits()})
+	q := zaqar.QueueRef{Project: "p", Name: "q"}
+	post := func(body string) error {
+		_, err := s.PostMessages(t.Context(), Scope{Project: "p", ClientID: "c"}, q, []byte(body), int64(len(body)))
+		return err
+	}
+	big := `{"messages":[{"body":"` + strings.Repeat("x", 200) + `"}]}`
+	if err := post(big); err != nil {
+		t.Fatal(err)
+	}
+	body := `[{"op":"add","path":"/metadata/_max_messages_post_size","value":100}]`
+	if _, err := s.PatchQueue(t.Context(), q, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := post(big); zaqar.KindOf(err) != zaqar.Invalid {
+		t.Errorf("post after lowering the size limit = %v, want Invalid", err)
+	}
+	if err := s.DeleteQueue(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	if err := post(big); err != nil {
+		t.Errorf("post after deleting the queue (limit gone) = %v", err)
 	}
 }
