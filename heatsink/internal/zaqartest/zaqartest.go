@@ -1,0 +1,170 @@
+// Package zaqartest starts the real zaqar-server of this repository for
+// heatsink's integration tests: built once per test binary with go build,
+// run on a free loopback port with the given zaqar.conf text, stopped at
+// the end of the test. heatsink talks to it over HTTP only, as it would to
+// any Zaqar.
+package zaqartest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// RequireEnv returns the variable, or skips the test (fails it when
+// ZAQAR_TEST_REQUIRE_ALL=1) when it is not set.
+func RequireEnv(t testing.TB, name, hint string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
+			t.Fatalf("%s is not set and ZAQAR_TEST_REQUIRE_ALL=1 (%s)", name, hint)
+		}
+		t.Skipf("%s is not set (%s)", name, hint)
+	}
+	return v
+}
+
+// build compiles ./zaqar-server into a temporary directory that lives as
+// long as the test binary (the build cache makes repeats cheap).
+func build() (string, error) {
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "heatsink-zaqar-server-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "zaqar-server")
+		cmd := exec.Command("go", "build", "-o", binary, "./zaqar-server")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./zaqar-server: %v\n%s", err, out)
+		}
+	})
+	return binary, buildErr
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Start runs zaqar-server with conf (zaqar.conf text; the memory store when
+// it names none) and returns its base URL, e.g. http://127.0.0.1:PORT.
+func Start(t testing.TB, conf string) string {
+	t.Helper()
+	bin, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if !strings.Contains(conf, "message_store") {
+		conf = "[drivers]\nmessage_store = memory\nmanagement_store = memory\n" + conf
+	}
+	if !strings.Contains(conf, "[drivers:transport:websocket]") {
+		// Port 0: any free port, not the default 9000 that others may hold.
+		conf += "\n[drivers:transport:websocket]\nport = 0\n"
+	}
+	confFile := filepath.Join(dir, "zaqar.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "--config-file", confFile, "--bind", "127.0.0.1", "--port", fmt.Sprint(port))
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		url := fmt.Sprintf("http://127.0.0.1:%d", port)
+		if waitUp(url, done) {
+			t.Cleanup(func() {
+				cmd.Process.Signal(os.Interrupt)
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-done
+				}
+				logFile.Close()
+			})
+			return url
+		}
+		cmd.Process.Kill()
+		<-done
+		logFile.Close()
+		log, _ := os.ReadFile(logFile.Name())
+		t.Logf("zaqar-server on port %d did not start:\n%s", port, log)
+	}
+	t.Fatal("zaqar-server did not start")
+	return ""
+}
+
+// waitUp waits for GET / to answer 300 (it does whatever the auth
+// strategy), or for the process to exit.
+func waitUp(url string, done <-chan struct{}) bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	for range 300 {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if resp, err := c.Get(url + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusMultipleChoices {
+				return true
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
