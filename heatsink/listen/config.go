@@ -1,0 +1,250 @@
+package listen
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a listeners.yml file.
+//
+//	claim: {ttl: 60, grace: 60, limit: 10, poll: 2s, release_failed: false}
+//	queues:
+//	  - name: heat-events              # OS_* credentials
+//	  - name: other-events
+//	    signed_url: other-events.json  # written by `heatsink share`
+//	    workers: 2
+//	rules:
+//	  - name: register-web
+//	    match: {resource_type: "OS::Nova::Server", resource_name: "web_*", action: CREATE, status: COMPLETE}
+//	    webhook: {url: "http://lb.example/register", headers: {X-Auth: secret}, timeout: 10s}
+//	  - name: inventory
+//	    match: {status: [COMPLETE, FAILED]}
+//	    command: ["/usr/local/bin/inventory", "add"]
+//	  - name: hooks
+//	    match: {reason: "*paused until Hook*"}
+//	    queue: {name: hook-events, ttl: 600}
+type Config struct {
+	Claim  ClaimConfig   `yaml:"claim"`
+	Queues []QueueConfig `yaml:"queues"`
+	Rules  []Rule        `yaml:"rules"`
+}
+
+// ClaimConfig sets how messages are claimed. A message whose action fails
+// stays claimed and is claimed again when the claim expires, TTL seconds
+// later; the sink queue's _max_claim_count (heatsink prepare) sends it to
+// the dead-letter queue after that many claims.
+type ClaimConfig struct {
+	TTL   int           `yaml:"ttl"`   // seconds, default 60
+	Grace int           `yaml:"grace"` // seconds, default 60
+	Limit int           `yaml:"limit"` // messages per claim, default 10
+	Poll  time.Duration `yaml:"poll"`  // wait after an empty claim, default 2s
+	// ReleaseFailed releases the claim after a batch with failures, so
+	// failed events come back at once (still counted by _max_claim_count)
+	// instead of after the claim TTL.
+	ReleaseFailed bool `yaml:"release_failed"`
+}
+
+// QueueConfig is one queue to listen on.
+type QueueConfig struct {
+	Name string `yaml:"name"`
+	// SignedURL is a file written by `heatsink share`: the listener then
+	// needs no credentials for this queue.
+	SignedURL string `yaml:"signed_url"`
+	// Workers is the number of claim loops on this queue, default 1. Events
+	// of one resource stay in order only with one worker in one process.
+	Workers int `yaml:"workers"`
+}
+
+// Rule runs one action for every event that matches.
+type Rule struct {
+	Name    string         `yaml:"name"`
+	Match   Match          `yaml:"match"`
+	Webhook *WebhookAction `yaml:"webhook"`
+	Command []string       `yaml:"command"`
+	Queue   *QueueAction   `yaml:"queue"`
+	// Timeout bounds the action, default 30s; it must be shorter than the
+	// claim TTL so that no other listener gets the message meanwhile.
+	Timeout time.Duration `yaml:"timeout"`
+	// Env adds variables to a command's environment.
+	Env map[string]string `yaml:"env"`
+}
+
+// Match selects events; each field is one glob (as Python's fnmatch, the
+// way Heat matches resource names: * ? [abc] [!abc], case-sensitive) or a
+// list of globs, any of which may match; absent fields match everything.
+type Match struct {
+	ResourceType Patterns `yaml:"resource_type"`
+	ResourceName Patterns `yaml:"resource_name"`
+	Action       Patterns `yaml:"action"` // CREATE, UPDATE, DELETE, ... (resource_action)
+	Status       Patterns `yaml:"status"` // IN_PROGRESS, COMPLETE, FAILED (resource_status)
+	Reason       Patterns `yaml:"reason"` // resource_status_reason
+	StackID      Patterns `yaml:"stack_id"`
+}
+
+// Patterns is a glob or a list of globs.
+type Patterns []string
+
+// UnmarshalYAML accepts a scalar or a list of scalars.
+func (p *Patterns) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*p = Patterns{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*p = list
+	return nil
+}
+
+// WebhookAction POSTs the event message body (Heat's JSON) to URL.
+type WebhookAction struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"` // default POST
+	Headers map[string]string `yaml:"headers"`
+}
+
+// QueueAction posts the event message body to another Zaqar queue.
+type QueueAction struct {
+	Name      string `yaml:"name"`
+	TTL       int    `yaml:"ttl"`        // default: the TTL the event arrived with
+	SignedURL string `yaml:"signed_url"` // a `heatsink share` file allowing POST messages
+}
+
+// ErrNoRules: a listener without rules would delete every event unseen.
+var ErrNoRules = errors.New("no rules: every event would be deleted without an action")
+
+var queueName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// ReadConfig reads and checks a listeners.yml file.
+func ReadConfig(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(file, data)
+}
+
+// ParseConfig parses and checks a listeners.yml document; unknown keys are
+// errors, reported with file and line.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	c.defaults()
+	if err := c.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) defaults() {
+	if c.Claim.TTL == 0 {
+		c.Claim.TTL = 60
+	}
+	if c.Claim.Grace == 0 {
+		c.Claim.Grace = 60
+	}
+	if c.Claim.Limit == 0 {
+		c.Claim.Limit = 10
+	}
+	if c.Claim.Poll == 0 {
+		c.Claim.Poll = 2 * time.Second
+	}
+	for i := range c.Queues {
+		if c.Queues[i].Workers == 0 {
+			c.Queues[i].Workers = 1
+		}
+	}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		if r.Name == "" {
+			r.Name = fmt.Sprintf("rule %d", i+1)
+		}
+		if r.Timeout == 0 {
+			r.Timeout = 30 * time.Second
+		}
+		if r.Webhook != nil && r.Webhook.Method == "" {
+			r.Webhook.Method = "POST"
+		}
+	}
+}
+
+func (c *Config) check() error {
+	// Zaqar's limits: claim ttl and grace 60..43200, limit 1..20.
+	if c.Claim.TTL < 60 || c.Claim.TTL > 43200 || c.Claim.Grace < 60 || c.Claim.Grace > 43200 {
+		return fmt.Errorf("claim ttl and grace must be 60..43200 seconds")
+	}
+	if c.Claim.Limit < 1 || c.Claim.Limit > 20 {
+		return fmt.Errorf("claim limit must be 1..20")
+	}
+	if len(c.Queues) == 0 {
+		return errors.New("no queues to listen on")
+	}
+	if len(c.Rules) == 0 {
+		return ErrNoRules
+	}
+	seen := map[string]bool{}
+	for _, q := range c.Queues {
+		if !queueName.MatchString(q.Name) {
+			return fmt.Errorf("queue name %q is not a valid Zaqar queue name", q.Name)
+		}
+		if seen[q.Name] {
+			return fmt.Errorf("queue %q listed twice", q.Name)
+		}
+		seen[q.Name] = true
+		if q.Workers < 1 {
+			return fmt.Errorf("queue %s: workers must be at least 1", q.Name)
+		}
+	}
+	claim := time.Duration(c.Claim.TTL) * time.Second
+	for _, r := range c.Rules {
+		n := 0
+		if r.Webhook != nil {
+			n++
+			if r.Webhook.URL == "" {
+				return fmt.Errorf("rule %s: webhook without url", r.Name)
+			}
+		}
+		if r.Command != nil {
+			n++
+			if len(r.Command) == 0 || r.Command[0] == "" {
+				return fmt.Errorf("rule %s: empty command", r.Name)
+			}
+		}
+		if r.Queue != nil {
+			n++
+			if !queueName.MatchString(r.Queue.Name) {
+				return fmt.Errorf("rule %s: queue name %q is not a valid Zaqar queue name", r.Name, r.Queue.Name)
+			}
+			if r.Queue.TTL != 0 && (r.Queue.TTL < 60 || r.Queue.TTL > 1209600) {
+				return fmt.Errorf("rule %s: queue ttl must be 60..1209600 seconds", r.Name)
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("rule %s: needs exactly one of webhook, command, queue", r.Name)
+		}
+		if r.Timeout >= claim {
+			return fmt.Errorf("rule %s: timeout %s must be shorter than the claim ttl (%s)", r.Name, r.Timeout, claim)
+		}
+		for _, ps := range []Patterns{r.Match.ResourceType, r.Match.ResourceName, r.Match.Action, r.Match.Status, r.Match.Reason, r.Match.StackID} {
+			for _, p := range ps {
+				if _, err := compileGlob(p); err != nil {
+					return fmt.Errorf("rule %s: pattern %q: %w", r.Name, p, err)
+				}
+			}
+		}
+	}
+	return nil
+}

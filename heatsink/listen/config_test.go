@@ -1,0 +1,120 @@
+package listen
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zaqar-go/suite/heatsink"
+)
+
+func TestParseConfig(t *testing.T) {
+	good := `
+claim: {ttl: 120, limit: 5}
+queues:
+  - name: heat-events
+  - {name: other, signed_url: other.json, workers: 2}
+rules:
+  - name: lb
+    match: {resource_type: "OS::Nova::Server", resource_name: "web_*", action: CREATE, status: COMPLETE}
+    webhook: {url: "http://lb.example/register", headers: {X-Auth: s}}
+  - match: {status: [COMPLETE, FAILED]}
+    command: [/bin/true]
+    timeout: 100s
+  - queue: {name: copy, ttl: 600}
+`
+	c, err := ParseConfig("l.yml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Claim.TTL != 120 || c.Claim.Grace != 60 || c.Claim.Limit != 5 || c.Claim.Poll != 2*time.Second {
+		t.Errorf("claim = %+v", c.Claim)
+	}
+	if c.Queues[0].Workers != 1 || c.Queues[1].Workers != 2 || c.Queues[1].SignedURL != "other.json" {
+		t.Errorf("queues = %+v", c.Queues)
+	}
+	if c.Rules[0].Webhook.Method != "POST" || c.Rules[0].Timeout != 30*time.Second || c.Rules[1].Name != "rule 2" {
+		t.Errorf("rules = %+v", c.Rules)
+	}
+	if got := c.Rules[1].Match.Status; len(got) != 2 || got[1] != "FAILED" {
+		t.Errorf("status patterns = %v", got)
+	}
+
+	for _, tc := range []struct{ name, doc, want string }{
+		{"unknown key", "queues: [{name: q}]\nrules: [{command: [x], bogus: 1}]\n", "l.yml: yaml: unmarshal errors:\n  line 2: field bogus not found"},
+		{"no queues", "rules: [{command: [x]}]\n", "no queues"},
+		{"no rules", "queues: [{name: q}]\n", "no rules"},
+		{"bad queue", "queues: [{name: 'a b'}]\nrules: [{command: [x]}]\n", `queue name "a b" is not a valid`},
+		{"two actions", "queues: [{name: q}]\nrules: [{command: [x], queue: {name: q2}}]\n", "exactly one of webhook, command, queue"},
+		{"no action", "queues: [{name: q}]\nrules: [{name: r}]\n", "rule r: needs exactly one"},
+		{"timeout too long", "queues: [{name: q}]\nrules: [{command: [x], timeout: 60s}]\n", "must be shorter than the claim ttl (1m0s)"},
+		{"claim ttl", "claim: {ttl: 30}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim ttl and grace must be 60..43200"},
+		{"bad glob", "queues: [{name: q}]\nrules: [{command: [x], match: {resource_name: '[a'}}]\n", ""},
+		{"webhook without url", "queues: [{name: q}]\nrules: [{webhook: {}}]\n", "webhook without url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("l.yml", []byte(tc.doc))
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("ParseConfig = %v, want success (a lone [ is literal)", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParseConfig = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"web_*", "web_1", true},
+		{"web_*", "db_1", false},
+		{"*", "inner.yaml", true},
+		{"*.yaml", "dir/inner.yaml", true}, // fnmatch's * crosses /
+		{"OS::Heat::*", "OS::Heat::None", true},
+		{"OS::Heat::?one", "OS::Heat::None", true},
+		{"[ab]x", "bx", true},
+		{"[!ab]x", "bx", false},
+		{"[!ab]x", "cx", true},
+		{"a.b", "axb", false},
+		{"Web_*", "web_1", false}, // case-sensitive, as Heat
+		{"[a", "[a", true},
+		{"*paused until Hook*", "CREATE paused until Hook pre-create is cleared", true},
+	} {
+		re, err := compileGlob(tc.pattern)
+		if err != nil {
+			t.Fatalf("compileGlob(%q): %v", tc.pattern, err)
+		}
+		if got := re.MatchString(tc.s); got != tc.want {
+			t.Errorf("glob %q on %q = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	p := heatsink.Payload{ResourceName: "web_1", ResourceType: "OS::Heat::TestResource", ResourceAction: "CREATE",
+		ResourceStatus: "COMPLETE", ResourceStatusReason: "state changed", StackID: "s1"}
+	for _, tc := range []struct {
+		name string
+		m    Match
+		want bool
+	}{
+		{"empty matches all", Match{}, true},
+		{"all fields", Match{ResourceType: Patterns{"OS::Heat::*"}, ResourceName: Patterns{"web_*"}, Action: Patterns{"CREATE"}, Status: Patterns{"COMPLETE"}, Reason: Patterns{"state*"}, StackID: Patterns{"s1"}}, true},
+		{"any of a list", Match{Status: Patterns{"FAILED", "COMPLETE"}}, true},
+		{"one field fails", Match{ResourceName: Patterns{"web_*"}, Action: Patterns{"DELETE"}}, false},
+	} {
+		m, err := compileMatch(tc.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.match(p); got != tc.want {
+			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,357 @@
+package listen_test
+
+// Integration tests against the real zaqar-server (built and started by
+// the test, memory store, no auth: requests carry X-Project-ID), fed with
+// the messages real Heat posted (heat-captures).
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
+
+	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+	"github.com/zaqar-go/suite/heatsink/listen"
+	"github.com/zaqar-go/suite/heatsink/prepare"
+)
+
+const captures = "../../../shared/reference/heat-captures"
+
+type capturedMessage struct {
+	Body json.RawMessage `json:"body"`
+	TTL  int             `json:"ttl"`
+}
+
+func sinkMessages(t *testing.T) []capturedMessage {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(captures, "heat-sink-messages.json"))
+	if err != nil {
+		t.Skipf("capture: %v", err)
+	}
+	var doc struct{ Messages []capturedMessage }
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Messages
+}
+
+// post posts messages to queue as Heat does: one request per event.
+func post(t *testing.T, c *gophercloud.ServiceClient, queue string, msgs []capturedMessage) {
+	t.Helper()
+	for _, m := range msgs {
+		var body map[string]any
+		if err := json.Unmarshal(m.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if err := messages.Create(t.Context(), c, queue, messages.BatchCreateOpts{{TTL: m.TTL, Body: body}}).Err; err != nil {
+			t.Fatalf("post: %v", err)
+		}
+	}
+}
+
+func logger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func connectTo(c *gophercloud.ServiceClient) listen.Connect {
+	return func(queue, signedURL string) (*gophercloud.ServiceClient, error) {
+		if signedURL != "" {
+			u, err := cloud.ReadSignedURL(signedURL)
+			if err != nil {
+				return nil, err
+			}
+			return cloud.Signed(u), nil
+		}
+		return c, nil
+	}
+}
+
+// drain calls Once until a claim comes back empty.
+func drain(t *testing.T, l *listen.Listener, queue string) int {
+	t.Helper()
+	total := 0
+	for range 100 {
+		n, err := l.Once(t.Context(), queue)
+		if err != nil {
+			t.Fatalf("Once: %v", err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+	t.Fatal("queue never drained")
+	return 0
+}
+
+func stats(t *testing.T, c *gophercloud.ServiceClient, queue string) queues.Stats {
+	t.Helper()
+	s, err := queues.GetStats(t.Context(), c, queue).Extract()
+	if err != nil {
+		t.Fatalf("stats %s: %v", queue, err)
+	}
+	return s
+}
+
+// TestListenAllActions: every captured event reaches a webhook, a command
+// and another queue, in order, and leaves the sink queue empty.
+func TestListenAllActions(t *testing.T) {
+	url := zaqartest.Start(t, "")
+	c := cloud.NoAuth(url, "heatsink-listen")
+	msgs := sinkMessages(t)
+	post(t, c, "sink", msgs)
+
+	var mu sync.Mutex
+	var hooked []heatsink.Event
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		e, err := heatsink.Decode(body)
+		if err != nil || r.Header.Get("X-Heat-Event-ID") != e.ID || r.Header.Get("X-Token") != "t0k" {
+			http.Error(w, fmt.Sprint("bad webhook call ", err), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		hooked = append(hooked, e)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "command.out")
+	cfg := fmt.Sprintf(`
+queues: [{name: sink}]
+rules:
+  - name: hook
+    webhook: {url: %q, headers: {X-Token: t0k}}
+  - name: cmd
+    match: {resource_type: "OS::Heat::*", status: COMPLETE}
+    command: [sh, -c, 'printf "%%s %%s " "$HEAT_RESOURCE_NAME" "$HEAT_RESOURCE_ACTION" >> %s; cat >> %s; echo >> %s']
+  - name: copy
+    match: {resource_name: test_res}
+    queue: {name: copy}
+`, hook.URL, out, out, out)
+	conf, err := listen.ParseConfig("listeners.yml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := listen.New(conf, connectTo(c), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(t, l, "sink"); n != len(msgs) {
+		t.Errorf("claimed %d messages, want %d", n, len(msgs))
+	}
+	if s := stats(t, c, "sink"); s.Total != 0 {
+		t.Errorf("sink queue still holds %+v", s)
+	}
+
+	// Webhook: every event, in Heat's order.
+	if len(hooked) != len(msgs) {
+		t.Fatalf("webhook got %d events, want %d", len(hooked), len(msgs))
+	}
+	for i, m := range msgs {
+		want, _ := heatsink.Decode(m.Body)
+		if hooked[i].ID != want.ID {
+			t.Errorf("webhook event %d = %s, want %s", i, hooked[i].ID, want.ID)
+		}
+	}
+	// Command: only OS::Heat::* COMPLETE events, with the event on stdin.
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	wantLines := 0
+	for _, m := range msgs {
+		e, _ := heatsink.Decode(m.Body)
+		if strings.HasPrefix(e.Payload.ResourceType, "OS::Heat::") && e.Payload.ResourceStatus == "COMPLETE" {
+			line := lines[wantLines]
+			prefix := e.Payload.ResourceName + " " + e.Payload.ResourceAction + " "
+			if !strings.HasPrefix(line, prefix) {
+				t.Errorf("command line %d = %q, want prefix %q", wantLines, line, prefix)
+			} else if got, err := heatsink.Decode([]byte(strings.TrimPrefix(line, prefix))); err != nil || got.ID != e.ID {
+				t.Errorf("command stdin %d: %v, %s", wantLines, err, line)
+			}
+			wantLines++
+		}
+	}
+	if len(lines) != wantLines {
+		t.Errorf("command ran %d times, want %d", len(lines), wantLines)
+	}
+	// Re-post: test_res events, with the TTL they arrived with.
+	var copied []struct {
+		TTL  int            `json:"ttl"`
+		Body heatsink.Event `json:"body"`
+	}
+	page, err := messages.List(c, "copy", messages.ListOpts{Echo: true, Limit: 20}).AllPages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := page.(messages.MessagePage).ExtractIntoSlicePtr(&copied, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	wantCopies := 0
+	for _, m := range msgs {
+		if e, _ := heatsink.Decode(m.Body); e.Payload.ResourceName == "test_res" {
+			wantCopies++
+		}
+	}
+	if len(copied) != wantCopies || copied[0].TTL != 1200 || copied[0].Body.Payload.ResourceName != "test_res" {
+		t.Errorf("copy queue = %+v, want %d test_res events with ttl 1200", copied, wantCopies)
+	}
+}
+
+// TestListenDeadLetter: an event whose action keeps failing is retried and
+// then moved to the dead-letter queue that prepare set up; the other
+// events are handled.
+func TestListenDeadLetter(t *testing.T) {
+	url := zaqartest.Start(t, "")
+	c := cloud.NoAuth(url, "heatsink-dlq")
+	opts := prepare.Defaults
+	opts.MaxClaimCount = 2
+	if _, err := prepare.Queues(t.Context(), c, []string{"sink"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sinkMessages(t)[:4]
+	post(t, c, "sink", msgs)
+	bad, _ := heatsink.Decode(msgs[1].Body) // test_res CREATE IN_PROGRESS
+
+	var mu sync.Mutex
+	tries := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Heat-Event-ID")
+		mu.Lock()
+		tries[id]++
+		mu.Unlock()
+		if id == bad.ID {
+			http.Error(w, "inventory is down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer hook.Close()
+	conf, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(`
+claim: {release_failed: true}
+queues: [{name: sink}]
+rules: [{webhook: {url: %q}}]
+`, hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := listen.New(conf, connectTo(c), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l, "sink")
+
+	if s := stats(t, c, "sink"); s.Total != 0 {
+		t.Errorf("sink queue still holds %+v", s)
+	}
+	var dead []struct {
+		Body heatsink.Event `json:"body"`
+	}
+	page, err := messages.List(c, "sink-dlq", messages.ListOpts{Echo: true}).AllPages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := page.(messages.MessagePage).ExtractIntoSlicePtr(&dead, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	// The failing event and the later event of the same resource, which
+	// is held back to keep the resource's order, end in the DLQ.
+	if len(dead) != 2 || dead[0].Body.ID != bad.ID || dead[1].Body.Payload.ResourceName != "test_res" {
+		t.Errorf("dead-letter queue = %+v, want the two test_res events", dead)
+	}
+	if tries[bad.ID] != opts.MaxClaimCount {
+		t.Errorf("failing event tried %d times, want %d", tries[bad.ID], opts.MaxClaimCount)
+	}
+	for _, i := range []int{0, 3} {
+		e, _ := heatsink.Decode(msgs[i].Body)
+		if tries[e.ID] != 1 {
+			t.Errorf("event %d tried %d times, want 1", i, tries[e.ID])
+		}
+	}
+}
+
+// TestListenSignedURL: a listener with only a pre-signed URL (no
+// credentials, no project header of its own) claims and deletes events.
+func TestListenSignedURL(t *testing.T) {
+	url := zaqartest.Start(t, "[signed_url]\nsecret_key = heatsink-test-secret\n")
+	c := cloud.NoAuth(url, "heatsink-signed")
+	msgs := sinkMessages(t)[:5]
+	post(t, c, "sink", msgs)
+
+	var share struct {
+		Project   string   `json:"project"`
+		Paths     []string `json:"paths"`
+		Methods   []string `json:"methods"`
+		Expires   string   `json:"expires"`
+		Signature string   `json:"signature"`
+	}
+	err := queues.Share(t.Context(), c, "sink", queues.ShareOpts{
+		Paths:   []queues.SharePath{queues.PathMessages, queues.PathClaims},
+		Methods: []queues.ShareMethod{queues.MethodGet, queues.MethodPost, queues.ShareMethod("DELETE"), queues.MethodPatch},
+		Expires: time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05"),
+	}).ExtractInto(&share)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "sink.json")
+	doc, _ := json.Marshal(cloud.SignedURL{Endpoint: url, Queue: "sink", Project: share.Project, Paths: share.Paths,
+		Methods: share.Methods, Expires: share.Expires, Signature: share.Signature})
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen++ }))
+	defer hook.Close()
+	conf, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(
+		"queues: [{name: sink, signed_url: %q}]\nrules: [{webhook: {url: %q}}]\n", file, hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No credentials at all: any unsigned call would fail.
+	l, err := listen.New(conf, connectTo(nil), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(t, l, "sink"); n != len(msgs) || seen != len(msgs) {
+		t.Errorf("claimed %d, webhook saw %d, want %d", n, seen, len(msgs))
+	}
+	if s := stats(t, c, "sink"); s.Total != 0 {
+		t.Errorf("sink queue still holds %+v", s)
+	}
+
+	// A tampered signature is refused (Zaqar answers 404).
+	u, _ := cloud.ReadSignedURL(file)
+	u.Signature = strings.Repeat("0", len(u.Signature))
+	post(t, c, "sink", msgs[:1])
+	conf.Queues[0].SignedURL = ""
+	bad, err := listen.New(conf, func(string, string) (*gophercloud.ServiceClient, error) { return cloud.Signed(u), nil }, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Once(t.Context(), "sink"); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Errorf("claim with a tampered signature: %v, want 404", err)
+	}
+}
