@@ -1,6 +1,6 @@
 // Package cloud builds the gophercloud clients heatsink talks through:
 // Keystone password (or token, or application credential) auth from the
-// OS_* environment (an openrc file), the messaging (Zaqar v2) and
+// OS_* environment or clouds.yaml (OS_CLOUD), the messaging (Zaqar v2) and
 // orchestration (Heat v1) endpoints from the catalog, and Zaqar clients
 // that carry a pre-signed URL instead of a token, for listeners that must
 // not hold credentials.
@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 )
 
 // Config is where to authenticate and which endpoints to pick.
@@ -26,13 +27,18 @@ type Config struct {
 	Endpoint gophercloud.EndpointOpts
 }
 
-// FromEnv reads the settings the openstack CLI reads from an openrc file:
-// OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
+// FromEnv reads the settings the openstack CLI reads: OS_CLOUD (a
+// clouds.yaml entry, TLS settings aside) when set, else OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
 // OS_PROJECT_NAME/ID, OS_USER_DOMAIN_NAME/ID, OS_PROJECT_DOMAIN_NAME/ID,
 // OS_REGION_NAME and OS_INTERFACE. Only main and tests call it.
 func FromEnv() (Config, error) {
-	if os.Getenv("OS_CLOUD") != "" && os.Getenv("OS_AUTH_URL") == "" {
-		return Config{}, fmt.Errorf("OS_CLOUD (clouds.yaml) is not supported yet: set OS_AUTH_URL and the other OS_* variables (an openrc file)")
+	if os.Getenv("OS_CLOUD") != "" {
+		ao, eo, _, err := clouds.Parse()
+		if err != nil {
+			return Config{}, fmt.Errorf("clouds.yaml: %w", err)
+		}
+		ao.AllowReauth = true
+		return Config{Auth: ao, Endpoint: eo}, nil
 	}
 	ao, err := openstack.AuthOptionsFromEnv()
 	if err != nil {
@@ -74,6 +80,13 @@ func Messaging(pc *gophercloud.ProviderClient, eo gophercloud.EndpointOpts) (*go
 		return nil, fmt.Errorf("messaging endpoint in the catalog: %w", err)
 	}
 	return sc, nil
+}
+
+// MessagingAt returns a Zaqar v2 client for endpoint instead of the
+// catalog's, authenticated by pc.
+func MessagingAt(pc *gophercloud.ProviderClient, endpoint string) *gophercloud.ServiceClient {
+	return &gophercloud.ServiceClient{ProviderClient: pc, Endpoint: gophercloud.NormalizeURL(endpoint), Type: "messaging",
+		MoreHeaders: map[string]string{"Client-ID": uuid.NewString()}}
 }
 
 // Orchestration returns a Heat v1 client for the catalog's orchestration

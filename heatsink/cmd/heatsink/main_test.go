@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidate(t *testing.T) {
+	good := writeFile(t, "env.yml", "event_sinks:\n  - {type: zaqar-queue, target: events, ttl: 1200}\n")
+	code, out, _ := runCmd(t, "validate", good)
+	if code != 0 || !strings.Contains(out, "env.yml:2:5: zaqar-queue events ttl 1200") {
+		t.Errorf("validate good = %d, %q", code, out)
+	}
+	bad := writeFile(t, "bad.yml", "event_sinks:\n  - {type: zaqar-queue, target: events, ttl: 10}\n")
+	code, _, errOut := runCmd(t, "validate", bad)
+	if code != 1 || !strings.Contains(errOut, "bad.yml:2:46: ttl 10 is outside Zaqar's range") {
+		t.Errorf("validate bad = %d, %q", code, errOut)
+	}
+	if code, _, _ := runCmd(t, "validate"); code != 2 {
+		t.Errorf("validate without files = %d, want 2", code)
+	}
+	if code, _, _ := runCmd(t, "bogus"); code != 2 {
+		t.Errorf("unknown command = %d, want 2", code)
+	}
+}
+
+// TestPrepareNoAuth runs prepare against the real zaqar-server without
+// authentication.
+func TestPrepareNoAuth(t *testing.T) {
+	t.Setenv("OS_AUTH_URL", "")
+	t.Setenv("OS_CLOUD", "")
+	url := zaqartest.Start(t, "")
+	envFile := writeFile(t, "env.yml", "event_sinks:\n  - {type: zaqar-queue, target: events}\n")
+	code, out, errOut := runCmd(t, "prepare", "--zaqar-url", url, "--project", "p1", "--max-claims", "3", envFile)
+	want := "events-dlq: created\nevents: created (_dead_letter_queue, _dead_letter_queue_messages_ttl, _max_claim_count)\n"
+	if code != 0 || out != want {
+		t.Errorf("prepare = %d, %q (stderr %q), want %q", code, out, errOut, want)
+	}
+	code, out, _ = runCmd(t, "prepare", "--zaqar-url", url, "--project", "p1", "--max-claims", "3", envFile)
+	if code != 0 || out != "events-dlq: unchanged\nevents: unchanged\n" {
+		t.Errorf("second prepare = %d, %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, "prepare", "--zaqar-url", url, envFile); code != 1 || !strings.Contains(errOut, "needs --project") {
+		t.Errorf("prepare without project = %d, %q", code, errOut)
+	}
+}
