@@ -1,0 +1,369 @@
+package heatsink_test
+
+// End to end against a real Heat 19 and Keystone (scripts/heat, scripts/keystone)
+// and our zaqar-server with auth_strategy = keystone, started by the test:
+//
+//	scripts/keystone start /tmp/hk && scripts/heat start /tmp/heat /tmp/hk
+//	. /tmp/heat/env && go test -race -run Heat ./heatsink/
+//
+// The test points the Keystone catalog's messaging endpoints at its server
+// (and back at the end), so the Keystone given to scripts/heat should be
+// one that no concurrently running test relies on for messaging. Without
+// HEAT_URL it skips, or fails when ZAQAR_TEST_REQUIRE_ALL=1.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/endpoints"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
+	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
+
+	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/heatsink/emit"
+	"github.com/zaqar-go/suite/heatsink/env"
+	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+	"github.com/zaqar-go/suite/heatsink/listen"
+	"github.com/zaqar-go/suite/heatsink/prepare"
+)
+
+const hint = "run scripts/keystone start KDIR && scripts/heat start HDIR KDIR && . HDIR/env"
+
+// keystoneEnv reads the `export K=V` lines scripts/keystone wrote.
+func keystoneEnv(t *testing.T, file string) map[string]string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("HEAT_KEYSTONE_ENV: %v", err)
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(s.Text(), "export "), "="); ok && !strings.HasPrefix(k, "#") {
+			vars[k] = v
+		}
+	}
+	return vars
+}
+
+func provider(t *testing.T, ks map[string]string, kind string) *gophercloud.ProviderClient {
+	t.Helper()
+	pc, err := cloud.Provider(t.Context(), cloud.Config{Auth: gophercloud.AuthOptions{
+		IdentityEndpoint: ks["KEYSTONE_URL"],
+		Username:         ks["KEYSTONE_"+kind+"_USERNAME"],
+		Password:         ks["KEYSTONE_"+kind+"_PASSWORD"],
+		DomainName:       "Default",
+		Scope:            &gophercloud.AuthScope{ProjectName: ks["KEYSTONE_"+kind+"_PROJECT"], DomainName: "Default"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// pointMessagingAt moves the catalog's messaging endpoints to url and
+// restores them when the test ends.
+func pointMessagingAt(t *testing.T, admin *gophercloud.ProviderClient, url string) {
+	t.Helper()
+	ctx := t.Context()
+	id, err := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := services.List(id, services.ListOpts{ServiceType: "messaging"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := services.ExtractServices(pages)
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("no messaging service in the catalog: %v", err)
+	}
+	pages, err = endpoints.List(id, endpoints.ListOpts{ServiceID: svcs[0].ID}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := endpoints.ExtractEndpoints(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eps {
+		old := e
+		if err := endpoints.Update(ctx, id, e.ID, endpoints.UpdateOpts{URL: url}).Err; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			endpoints.Update(ctx, id, old.ID, endpoints.UpdateOpts{URL: old.URL})
+		})
+	}
+}
+
+const template = `{"heat_template_version": "2018-08-31",
+ "parameters": {"v": {"type": "string", "default": "one"}},
+ "resources": {
+  "test_res": {"type": "OS::Heat::TestResource", "properties": {"value": {"get_param": "v"}}},
+  "rand": {"type": "OS::Heat::RandomString", "properties": {"length": 6}},
+  "nothing": {"type": "OS::Heat::None"}}}`
+
+func waitStack(t *testing.T, heat *gophercloud.ServiceClient, name, id, want string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		s, err := stacks.Get(t.Context(), heat, name, id).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case s.Status == want:
+			return
+		case !strings.HasSuffix(s.Status, "_IN_PROGRESS"):
+			t.Fatalf("stack %s: %s (%s), want %s", name, s.Status, s.StatusReason, want)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("stack %s not %s after 3 minutes", name, want)
+}
+
+// TestHeatSinkToListener: Heat posts every event of a stack's create,
+// update and delete to our server through the catalog, and a listener
+// sees them all, in order per resource; emit then produces the same
+// messages from Heat's events API.
+func TestHeatSinkToListener(t *testing.T) {
+	zaqartest.RequireEnv(t, "HEAT_URL", hint)
+	ks := keystoneEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
+	ctx := t.Context()
+
+	url := zaqartest.Start(t, fmt.Sprintf(`[DEFAULT]
+auth_strategy = keystone
+[keystone_authtoken]
+auth_url = %[1]s
+www_authenticate_uri = %[1]s
+auth_type = password
+username = %[2]s
+password = %[3]s
+project_name = %[4]s
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+`, ks["KEYSTONE_URL"], ks["KEYSTONE_SERVICE_USERNAME"], ks["KEYSTONE_SERVICE_PASSWORD"], ks["KEYSTONE_SERVICE_PROJECT"]))
+	pointMessagingAt(t, provider(t, ks, "ADMIN"), url)
+
+	// Authenticate after the move: the token's catalog is what Heat uses.
+	demo := provider(t, ks, "DEMO")
+	eo := gophercloud.EndpointOpts{Region: "RegionOne"}
+	zaqar, err := cloud.Messaging(demo, eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSuffix(zaqar.Endpoint, "/") != url {
+		t.Fatalf("catalog messaging endpoint %s, want %s", zaqar.Endpoint, url)
+	}
+	heat, err := cloud.Orchestration(demo, eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	suffix := uuid.NewString()[:8]
+	queue, stackName := "heatsink-"+suffix, "heatsink-"+suffix
+	environment := fmt.Sprintf("event_sinks:\n  - type: zaqar-queue\n    target: %s\n    ttl: 1200\n", queue)
+	e, ps := env.Parse("environment.yml", []byte(environment))
+	if ps.Err() != nil {
+		t.Fatal(ps)
+	}
+	if _, err := prepare.Queues(ctx, zaqar, env.Targets(e.EventSinks), prepare.Defaults); err != nil {
+		t.Fatal(err)
+	}
+
+	// The listener: every event to a webhook in this test.
+	var mu sync.Mutex
+	var seen []heatsink.Event
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ev, err := heatsink.Decode(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, ev)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	cfg, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(
+		"claim: {poll: 200ms}\nqueues: [{name: %s}]\nrules: [{webhook: {url: %q}}]\n", queue, hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := listen.New(cfg, func(string, string) (*gophercloud.ServiceClient, error) { return zaqar, nil }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, stopListener := context.WithCancel(ctx)
+	listening := make(chan struct{})
+	go func() { l.Run(lctx); close(listening) }()
+	defer func() { stopListener(); <-listening }()
+
+	// Create, update, delete.
+	var tmpl map[string]any
+	json.Unmarshal([]byte(template), &tmpl)
+	var created struct {
+		Stack struct {
+			ID string `json:"id"`
+		} `json:"stack"`
+	}
+	t0 := time.Now()
+	_, err = heat.Post(ctx, heat.ServiceURL("stacks"), map[string]any{
+		"stack_name": stackName, "template": tmpl, "environment": environment, "timeout_mins": 10,
+	}, &created, &gophercloud.RequestOpts{OkCodes: []int{201}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.Stack.ID
+	waitStack(t, heat, stackName, id, "CREATE_COMPLETE")
+	t.Logf("stack create took %s", time.Since(t0).Round(100*time.Millisecond))
+	_, err = heat.Patch(ctx, heat.ServiceURL("stacks", stackName, id), map[string]any{"parameters": map[string]any{"v": "two"}},
+		nil, &gophercloud.RequestOpts{OkCodes: []int{202}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, heat, stackName, id, "UPDATE_COMPLETE")
+	if err := stacks.Delete(ctx, heat, stackName, id).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, heat, stackName, id, "DELETE_COMPLETE")
+	t.Logf("create+update+delete took %s", time.Since(t0).Round(100*time.Millisecond))
+
+	// Heat's own record of the events, oldest first.
+	pages, err := stackevents.List(heat, stackName, id, stackevents.ListOpts{SortDir: stackevents.SortAsc}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiEvents, err := stackevents.ExtractEvents(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apiEvents) != 20 {
+		t.Errorf("Heat lists %d events, expected 8 create + 4 update + 8 delete", len(apiEvents))
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= len(apiEvents) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stopListener()
+	<-listening
+
+	got := map[string]heatsink.Event{}
+	for _, ev := range seen {
+		if _, dup := got[ev.ID]; dup {
+			t.Errorf("event %s delivered twice", ev.ID)
+		}
+		got[ev.ID] = ev
+	}
+	for _, ae := range apiEvents {
+		ev, ok := got[ae.ID]
+		if !ok {
+			t.Errorf("listener never saw event %s %s %s %q", ae.ID, ae.ResourceName, ae.ResourceStatus, ae.ResourceStatusReason)
+			continue
+		}
+		if ev.Payload.ResourceName != ae.ResourceName || ev.Payload.ResourceAction+"_"+ev.Payload.ResourceStatus != ae.ResourceStatus {
+			t.Errorf("event %s: listener saw %+v, Heat lists %+v", ae.ID, ev.Payload, ae)
+		}
+	}
+	if len(seen) != len(apiEvents) {
+		t.Errorf("listener saw %d events, Heat lists %d", len(seen), len(apiEvents))
+	}
+	// Per resource, the listener's order is Heat's.
+	order := func(ids []string, name func(string) string) map[string][]string {
+		per := map[string][]string{}
+		for _, id := range ids {
+			per[name(id)] = append(per[name(id)], id)
+		}
+		return per
+	}
+	var apiIDs, seenIDs []string
+	apiName := map[string]string{}
+	for _, ae := range apiEvents {
+		apiIDs = append(apiIDs, ae.ID)
+		apiName[ae.ID] = ae.ResourceName
+	}
+	for _, ev := range seen {
+		seenIDs = append(seenIDs, ev.ID)
+	}
+	want := order(apiIDs, func(id string) string { return apiName[id] })
+	have := order(seenIDs, func(id string) string { return got[id].Payload.ResourceName })
+	for res, ids := range want {
+		if strings.Join(have[res], ",") != strings.Join(ids, ",") {
+			t.Errorf("resource %s: listener order %v, Heat's %v", res, have[res], ids)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	// emit: the same events from the events API into another queue, in
+	// Heat's format (timestamps to the second).
+	copyQueue := queue + "-emit"
+	em := &emit.Emitter{Heat: heat, Zaqar: zaqar, Stack: stackName + "/" + id, Queue: copyQueue, TTL: 1200,
+		StateFile: t.TempDir() + "/emit.state", Log: log}
+	n, err := em.Once(ctx)
+	if err != nil || n != len(apiEvents) {
+		t.Fatalf("emit posted %d, %v; want %d", n, err, len(apiEvents))
+	}
+	// A restarted emitter posts nothing again.
+	if n, err := (&emit.Emitter{Heat: heat, Zaqar: zaqar, Stack: em.Stack, Queue: copyQueue, TTL: 1200, StateFile: em.StateFile, Log: log}).Once(ctx); err != nil || n != 0 {
+		t.Errorf("restarted emit posted %d, %v; want 0", n, err)
+	}
+	var emitted []struct {
+		TTL  int            `json:"ttl"`
+		Body heatsink.Event `json:"body"`
+	}
+	mpages, err := messages.List(zaqar, copyQueue, messages.ListOpts{Echo: true, Limit: 20}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mpages.(messages.MessagePage).ExtractIntoSlicePtr(&emitted, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	if len(emitted) != len(apiEvents) {
+		t.Fatalf("emit queue holds %d messages, want %d", len(emitted), len(apiEvents))
+	}
+	for i, m := range emitted {
+		sink := got[m.Body.ID]
+		if m.TTL != 1200 || m.Body.ID != apiIDs[i] || m.Body.Timestamp != sink.Timestamp[:19] {
+			t.Errorf("emitted %d: ttl %d id %s timestamp %s; want 1200, %s, %s", i, m.TTL, m.Body.ID, m.Body.Timestamp, apiIDs[i], sink.Timestamp[:19])
+		}
+		m.Body.Timestamp = sink.Timestamp
+		a, _ := json.Marshal(m.Body)
+		b, _ := json.Marshal(sink)
+		if string(a) != string(b) {
+			t.Errorf("emitted event differs from Heat's sink message:\n emit %s\n heat %s", a, b)
+		}
+	}
+}
