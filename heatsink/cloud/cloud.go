@@ -9,6 +9,7 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -40,20 +41,51 @@ func FromEnv() (Config, error) {
 		ao.AllowReauth = true
 		return Config{Auth: ao, Endpoint: eo}, nil
 	}
-	ao, err := openstack.AuthOptionsFromEnv()
-	if err != nil {
-		return Config{}, fmt.Errorf("OS_* environment: %w", err)
-	}
-	// gophercloud's DomainID/DomainName are the user's domain; the
-	// project's domain needs an explicit scope.
-	if ao.DomainID == "" && ao.DomainName == "" {
-		ao.DomainID, ao.DomainName = os.Getenv("OS_USER_DOMAIN_ID"), os.Getenv("OS_USER_DOMAIN_NAME")
-	}
-	if ao.TenantName != "" {
-		pid, pname := os.Getenv("OS_PROJECT_DOMAIN_ID"), os.Getenv("OS_PROJECT_DOMAIN_NAME")
-		if pid != "" || pname != "" {
-			ao.Scope = &gophercloud.AuthScope{ProjectName: ao.TenantName, DomainID: pid, DomainName: pname}
+	// Not openstack.AuthOptionsFromEnv: it refuses the usual openrc
+	// (OS_PROJECT_NAME with OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME
+	// but no OS_DOMAIN_*) and has no project domain.
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v := os.Getenv(n); v != "" {
+				return v
+			}
 		}
+		return ""
+	}
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint:            get("OS_AUTH_URL"),
+		UserID:                      get("OS_USER_ID", "OS_USERID"),
+		Username:                    get("OS_USERNAME"),
+		Password:                    get("OS_PASSWORD"),
+		TenantID:                    get("OS_PROJECT_ID", "OS_TENANT_ID"),
+		TenantName:                  get("OS_PROJECT_NAME", "OS_TENANT_NAME"),
+		DomainID:                    get("OS_USER_DOMAIN_ID", "OS_DOMAIN_ID"),
+		DomainName:                  get("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
+		ApplicationCredentialID:     get("OS_APPLICATION_CREDENTIAL_ID"),
+		ApplicationCredentialName:   get("OS_APPLICATION_CREDENTIAL_NAME"),
+		ApplicationCredentialSecret: get("OS_APPLICATION_CREDENTIAL_SECRET"),
+	}
+	switch {
+	case ao.IdentityEndpoint == "":
+		return Config{}, errors.New("OS_AUTH_URL is not set (source an openrc file, or set OS_CLOUD)")
+	case ao.ApplicationCredentialID == "" && ao.ApplicationCredentialName == "" && ao.Password == "":
+		return Config{}, errors.New("OS_PASSWORD (or OS_APPLICATION_CREDENTIAL_*) is not set")
+	case ao.ApplicationCredentialID == "" && ao.UserID == "" && ao.Username == "":
+		return Config{}, errors.New("OS_USERNAME or OS_USER_ID is not set")
+	}
+	// The user's domain and the project's domain may differ: scope
+	// explicitly.
+	if ao.TenantID != "" {
+		ao.Scope = &gophercloud.AuthScope{ProjectID: ao.TenantID}
+	} else if ao.TenantName != "" {
+		ao.Scope = &gophercloud.AuthScope{ProjectName: ao.TenantName,
+			DomainID: get("OS_PROJECT_DOMAIN_ID"), DomainName: get("OS_PROJECT_DOMAIN_NAME")}
+		if ao.Scope.DomainID == "" && ao.Scope.DomainName == "" {
+			ao.Scope.DomainID, ao.Scope.DomainName = ao.DomainID, ao.DomainName
+		}
+	}
+	if ao.ApplicationCredentialID != "" || ao.ApplicationCredentialName != "" {
+		ao.Scope = nil // an application credential carries its scope
 	}
 	ao.AllowReauth = true // listeners run for longer than a token lives
 	eo := gophercloud.EndpointOpts{Region: os.Getenv("OS_REGION_NAME")}

@@ -383,7 +383,7 @@ func emitCmd(ctx context.Context, c *common, f emitFlags) error {
 			state += "." + t.queue
 		}
 		em := &emit.Emitter{Heat: heat, Zaqar: zaqar, Stack: f.stack, Queue: t.queue, TTL: t.ttl,
-			NestedDepth: f.nested, StateFile: state, All: f.all, Log: c.log.With("queue", t.queue)}
+			NestedDepth: f.nested, StateFile: state, All: f.all, Log: c.log}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
