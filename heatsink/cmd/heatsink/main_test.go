@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+	"github.com/zaqar-go/suite/heatsink/listen"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -63,5 +64,30 @@ func TestPrepareNoAuth(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, "prepare", "--zaqar-url", url, envFile); code != 1 || !strings.Contains(errOut, "needs --project") {
 		t.Errorf("prepare without project = %d, %q", code, errOut)
+	}
+}
+
+// TestREADMEExamples checks that the README's environment.yml and
+// listeners.yml are what validate and listen accept.
+func TestREADMEExamples(t *testing.T) {
+	data, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(name string) string {
+		_, rest, ok := strings.Cut(string(data), "`"+name+"`:\n\n```yaml\n")
+		if !ok {
+			t.Fatalf("README has no %s example", name)
+		}
+		text, _, _ := strings.Cut(rest, "```")
+		return text
+	}
+	envFile := writeFile(t, "environment.yml", block("environment.yml"))
+	code, out, errOut := runCmd(t, "validate", envFile)
+	if code != 0 || !strings.Contains(out, "environment.yml:3:5: zaqar-queue stack-events ttl 1200") {
+		t.Errorf("validate README environment.yml = %d, %q %q", code, out, errOut)
+	}
+	if _, err := listen.ParseConfig("listeners.yml", []byte(block("listeners.yml"))); err != nil {
+		t.Errorf("README listeners.yml: %v", err)
 	}
 }
