@@ -137,6 +137,7 @@ func Keystone(ctx context.Context, cfg config.Config, log *slog.Logger) (*keysto
 // validator may be nil.
 func Service(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) *service.Service {
 	so := service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
+		EncryptionKey: cfg.EncryptionKey, PreviousKeys: cfg.EncryptionPreviousKeys,
 		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log}
 	if validator != nil {
 		so.CreateTrust = func(ctx context.Context, sc service.Scope, expires time.Time) (string, error) {

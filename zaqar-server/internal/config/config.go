@@ -53,6 +53,12 @@ type Config struct {
 	SignedURLKey    string
 	PolicyFile      string // [oslo_policy] policy_file, relative to the first config file's directory
 
+	// [transport] message_encryption_key (Zaqar's default "AES256") and
+	// ours, message_encryption_previous_keys, for key rotation.
+	EncryptionKey          string
+	EncryptionPreviousKeys []string
+	EncryptionAlgorithm    string
+
 	Notification Notification
 
 	// Keystone is [keystone_authtoken] (keystonemiddleware's option names).
@@ -319,31 +325,32 @@ func sections() map[string]map[string]option {
 			"notification-port": integer(func(c *Config) *int { return &c.WebSocket.NotificationPort }),
 		},
 		"transport": {
-			"default_message_ttl":           seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageTTL }),
-			"default_message_delay":         seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageDelay }),
-			"default_claim_ttl":             seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimTTL }),
-			"default_claim_grace":           seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimGrace }),
-			"default_subscription_ttl":      seconds(func(c *Config) *time.Duration { return &limits(c).DefaultSubscriptionTTL }),
-			"max_queues_per_page":           integer(func(c *Config) *int { return &limits(c).MaxQueuesPerPage }),
-			"max_messages_per_page":         integer(func(c *Config) *int { return &limits(c).MaxMessagesPerPage }),
-			"max_subscriptions_per_page":    integer(func(c *Config) *int { return &limits(c).MaxSubscriptionsPerPage }),
-			"max_messages_per_claim_or_pop": integer(func(c *Config) *int { return &limits(c).MaxMessagesPerClaimOrPop }),
-			"max_queue_metadata":            bytesOpt(func(c *Config) *int64 { return &limits(c).MaxQueueMetadata }),
-			"max_messages_post_size":        bytesOpt(func(c *Config) *int64 { return &limits(c).MaxMessagesPostSize }),
-			"max_message_ttl":               seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageTTL }),
-			"max_message_delay":             seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageDelay }),
-			"max_claim_ttl":                 seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimTTL }),
-			"max_claim_grace":               seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimGrace }),
-			"subscriber_types":              list(func(c *Config) *[]string { return &limits(c).SubscriberTypes }),
-			"client_id_uuid_safe":           str(func(c *Config) *string { return &limits(c).ClientIDUUIDSafe }),
-			"min_length_client_id":          integer(func(c *Config) *int { return &limits(c).MinLengthClientID }),
-			"max_length_client_id":          integer(func(c *Config) *int { return &limits(c).MaxLengthClientID }),
-			"message_delete_with_claim_id":  boolean(func(c *Config) *bool { return &limits(c).MessageDeleteWithClaimID }),
-			"max_flavors_per_page":          ignored,
-			"max_pools_per_page":            ignored,
-			"max_topics_per_page":           ignored,
-			"message_encryption_algorithms": ignored,
-			"message_encryption_key":        ignored,
+			"default_message_ttl":              seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageTTL }),
+			"default_message_delay":            seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageDelay }),
+			"default_claim_ttl":                seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimTTL }),
+			"default_claim_grace":              seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimGrace }),
+			"default_subscription_ttl":         seconds(func(c *Config) *time.Duration { return &limits(c).DefaultSubscriptionTTL }),
+			"max_queues_per_page":              integer(func(c *Config) *int { return &limits(c).MaxQueuesPerPage }),
+			"max_messages_per_page":            integer(func(c *Config) *int { return &limits(c).MaxMessagesPerPage }),
+			"max_subscriptions_per_page":       integer(func(c *Config) *int { return &limits(c).MaxSubscriptionsPerPage }),
+			"max_messages_per_claim_or_pop":    integer(func(c *Config) *int { return &limits(c).MaxMessagesPerClaimOrPop }),
+			"max_queue_metadata":               bytesOpt(func(c *Config) *int64 { return &limits(c).MaxQueueMetadata }),
+			"max_messages_post_size":           bytesOpt(func(c *Config) *int64 { return &limits(c).MaxMessagesPostSize }),
+			"max_message_ttl":                  seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageTTL }),
+			"max_message_delay":                seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageDelay }),
+			"max_claim_ttl":                    seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimTTL }),
+			"max_claim_grace":                  seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimGrace }),
+			"subscriber_types":                 list(func(c *Config) *[]string { return &limits(c).SubscriberTypes }),
+			"client_id_uuid_safe":              str(func(c *Config) *string { return &limits(c).ClientIDUUIDSafe }),
+			"min_length_client_id":             integer(func(c *Config) *int { return &limits(c).MinLengthClientID }),
+			"max_length_client_id":             integer(func(c *Config) *int { return &limits(c).MaxLengthClientID }),
+			"message_delete_with_claim_id":     boolean(func(c *Config) *bool { return &limits(c).MessageDeleteWithClaimID }),
+			"max_flavors_per_page":             ignored,
+			"max_pools_per_page":               ignored,
+			"max_topics_per_page":              ignored,
+			"message_encryption_algorithms":    str(func(c *Config) *string { return &c.EncryptionAlgorithm }),
+			"message_encryption_key":           str(func(c *Config) *string { return &c.EncryptionKey }),
+			"message_encryption_previous_keys": list(func(c *Config) *[]string { return &c.EncryptionPreviousKeys }),
 		},
 		"storage": {
 			"message_pipeline":      list(func(c *Config) *[]string { return &c.MessagePipeline }),
@@ -524,6 +531,9 @@ func (c Config) Validate() error {
 	}
 	if l.MaxClaimTTL < zaqar.MinClaimTTL || l.MaxClaimGrace < zaqar.MinClaimGrace {
 		return bad("transport", "max_claim_ttl", "claim ttl and grace maxima must be at least 60")
+	}
+	if a := c.EncryptionAlgorithm; a != "" && a != "AES256" {
+		return bad("transport", "message_encryption_algorithms", "only AES256 is supported, not %q", a)
 	}
 	switch c.Notification.SMTPMode {
 	case "third_part", "self_local":

@@ -81,7 +81,7 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
 		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
 	}
-	return c, msgs, nil
+	return c, s.openAll(msgs), nil
 }
 
 func claimNotFound(q zaqar.QueueRef, id string) error {
@@ -97,7 +97,7 @@ func (s *Service) GetClaim(ctx context.Context, q zaqar.QueueRef, id string) (za
 	if err != nil {
 		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be queried.")
 	}
-	return c, msgs, nil
+	return c, s.openAll(msgs), nil
 }
 
 // UpdateClaim renews a live claim; the body is required, its fields

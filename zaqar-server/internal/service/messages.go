@@ -39,6 +39,11 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err != nil {
 		return nil, err
 	}
+	if encrypted(meta) {
+		// Sealed before anything is written, outbox included, so no store
+		// holds the plaintext; subscribers get the sealed body, as in Zaqar.
+		s.sealAll(msgs)
+	}
 	release := func() {}
 	if s.notifier != nil {
 		// Notifications are durable before the messages, so an acknowledged
@@ -191,6 +196,7 @@ func (s *Service) ListMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
 		return MessagePage{}, storeErr(err, "Messages could not be listed.")
 	}
+	page.Messages = s.openAll(page.Messages)
 	return page, nil
 }
 
@@ -210,7 +216,7 @@ func (s *Service) GetMessage(ctx context.Context, q zaqar.QueueRef, id string) (
 	if err != nil {
 		return zaqar.Message{}, storeErr(err, "Message could not be retrieved.")
 	}
-	return m, nil
+	return s.openAll([]zaqar.Message{m})[0], nil
 }
 
 // GetMessages returns the messages of ids that exist; 404 when none does.
@@ -225,7 +231,7 @@ func (s *Service) GetMessages(ctx context.Context, q zaqar.QueueRef, ids []strin
 	if len(msgs) == 0 {
 		return nil, zaqar.NotFoundf("No messages with IDs: %s found in the %s %s for project %s.", pyList(ids), q.Kind(), q.Name, q.Owner())
 	}
-	return msgs, nil
+	return s.openAll(msgs), nil
 }
 
 // Errors of deleting a message with or without a claim
@@ -311,5 +317,5 @@ func (s *Service) PopMessages(ctx context.Context, q zaqar.QueueRef, n int) ([]z
 	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
 		return nil, storeErr(err, "Messages could not be popped.")
 	}
-	return msgs, nil
+	return s.openAll(msgs), nil
 }

@@ -28,7 +28,11 @@ type Options struct {
 	// CreateTrust delegates the caller's roles to the service user until
 	// expires, for trust+http(s) subscribers (Keystone); nil refuses them.
 	CreateTrust func(ctx context.Context, sc Scope, expires time.Time) (trustID string, err error)
-	Logger      *slog.Logger
+	// EncryptionKey is [transport] message_encryption_key, used by queues
+	// with _enable_encrypt_messages; PreviousKeys still open older bodies.
+	EncryptionKey string
+	PreviousKeys  []string
+	Logger        *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
@@ -40,6 +44,7 @@ type Service struct {
 	notifier  *notify.Notifier
 	trust     func(ctx context.Context, sc Scope, expires time.Time) (string, error)
 	metas     metaCache
+	sealer    *sealer
 	log       *slog.Logger
 }
 
@@ -49,7 +54,16 @@ func New(store storage.Store, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey, notifier: opts.Notifier, trust: opts.CreateTrust, log: log}
+	key := opts.EncryptionKey
+	if key == "" {
+		key = "AES256" // Zaqar's default message_encryption_key
+	}
+	sealer, err := newSealer(key, opts.PreviousKeys, log)
+	if err != nil {
+		panic(err) // AES-256 keys are always 32 bytes: cannot happen
+	}
+	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey,
+		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, log: log}
 }
 
 // Limits returns the limits the service enforces.
