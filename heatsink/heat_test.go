@@ -47,6 +47,8 @@ import (
 const hint = "run scripts/keystone start KDIR && scripts/heat start HDIR KDIR && . HDIR/env"
 
 // keystoneEnv reads the `export K=V` lines scripts/keystone wrote.
+func TestMain(m *testing.M) { zaqartest.Main(m) }
+
 func keystoneEnv(t *testing.T, file string) map[string]string {
 	t.Helper()
 	f, err := os.Open(file)

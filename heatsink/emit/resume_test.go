@@ -53,3 +53,5 @@ func TestSettlePending(t *testing.T) {
 		t.Error("state file of another stack accepted")
 	}
 }
+
+func TestMain(m *testing.M) { zaqartest.Main(m) }

@@ -36,6 +36,8 @@ type capturedMessage struct {
 	TTL  int             `json:"ttl"`
 }
 
+func TestMain(m *testing.M) { zaqartest.Main(m) }
+
 func sinkMessages(t *testing.T) []capturedMessage {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(captures, "heat-sink-messages.json"))

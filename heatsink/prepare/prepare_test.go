@@ -14,6 +14,8 @@ import (
 
 // TestQueuesIdempotent runs against the real zaqar-server (started by the
 // test, no auth).
+func TestMain(m *testing.M) { zaqartest.Main(m) }
+
 func TestQueuesIdempotent(t *testing.T) {
 	c := cloud.NoAuth(zaqartest.Start(t, ""), "heatsink-prepare")
 	ctx := t.Context()

@@ -91,3 +91,5 @@ func TestREADMEExamples(t *testing.T) {
 		t.Errorf("README listeners.yml: %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { zaqartest.Main(m) }

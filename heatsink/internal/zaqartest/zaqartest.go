@@ -20,9 +20,20 @@ import (
 
 var (
 	buildOnce sync.Once
+	buildDir  string
 	binary    string
 	buildErr  error
 )
+
+// Main runs the tests and then removes the server binary built for them;
+// call it from the package's TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // RequireEnv returns the variable, or skips the test (fails it when
 // ZAQAR_TEST_REQUIRE_ALL=1) when it is not set.
@@ -38,8 +49,8 @@ func RequireEnv(t testing.TB, name, hint string) string {
 	return v
 }
 
-// build compiles ./zaqar-server into a temporary directory that lives as
-// long as the test binary (the build cache makes repeats cheap).
+// build compiles ./zaqar-server once per test binary into a temporary
+// directory that Main removes (the build cache makes repeats cheap).
 func build() (string, error) {
 	buildOnce.Do(func() {
 		root, err := moduleRoot()
@@ -47,12 +58,11 @@ func build() (string, error) {
 			buildErr = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "heatsink-zaqar-server-")
-		if err != nil {
-			buildErr = err
+		buildDir, buildErr = os.MkdirTemp("", "heatsink-zaqar-server-")
+		if buildErr != nil {
 			return
 		}
-		binary = filepath.Join(dir, "zaqar-server")
+		binary = filepath.Join(buildDir, "zaqar-server")
 		cmd := exec.Command("go", "build", "-o", binary, "./zaqar-server")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
