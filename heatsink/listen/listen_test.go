@@ -5,6 +5,7 @@ package listen_test
 // the messages real Heat posted (heat-captures).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -355,5 +356,56 @@ func TestListenSignedURL(t *testing.T) {
 	}
 	if _, err := bad.Once(t.Context(), "sink"); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		t.Errorf("claim with a tampered signature: %v, want 404", err)
+	}
+}
+
+// TestListenSharedQueue: two listeners (as two processes would) share one
+// queue through claims; each event is handled exactly once.
+func TestListenSharedQueue(t *testing.T) {
+	url := zaqartest.Start(t, "")
+	c := cloud.NoAuth(url, "heatsink-shared")
+	msgs := sinkMessages(t)
+	post(t, c, "sink", msgs)
+
+	var mu sync.Mutex
+	handled := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // let the other listener claim meanwhile
+		mu.Lock()
+		handled[r.Header.Get("X-Heat-Event-ID")]++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	conf, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(
+		"claim: {limit: 3, poll: 50ms}\nqueues: [{name: sink}]\nrules: [{webhook: {url: %q}}]\n", hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for range 2 {
+		l, err := listen.New(conf, connectTo(c), logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx) }()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := stats(t, c, "sink"); s.Total == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if len(handled) != len(msgs) {
+		t.Errorf("%d distinct events handled, want %d", len(handled), len(msgs))
+	}
+	for id, n := range handled {
+		if n != 1 {
+			t.Errorf("event %s handled %d times", id, n)
+		}
 	}
 }
