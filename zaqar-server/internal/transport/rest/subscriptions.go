@@ -5,31 +5,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
 // subscriptionBodyLimit bounds subscription documents (subscriber, ttl,
 // options with headers and post_data).
 const subscriptionBodyLimit = 64 * 1024
-
-type subscriptionDoc struct {
-	ID         string         `json:"id"`
-	Source     string         `json:"source"`
-	Subscriber string         `json:"subscriber"`
-	TTL        int64          `json:"ttl"`
-	Age        int64          `json:"age"`
-	Options    map[string]any `json:"options"`
-	Confirmed  bool           `json:"confirmed"`
-}
-
-func subscriptionOut(s zaqar.Subscription) subscriptionDoc {
-	opts := s.Options
-	if opts == nil {
-		opts = map[string]any{}
-	}
-	return subscriptionDoc{ID: s.ID, Source: s.Source, Subscriber: s.Subscriber, TTL: seconds(s.TTL),
-		Age: seconds(s.Age), Options: opts, Confirmed: s.Confirmed}
-}
 
 func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	var next query
@@ -43,9 +25,9 @@ func (h *handler) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	docs := make([]subscriptionDoc, len(subs))
+	docs := make([]transport.Subscription, len(subs))
 	for i, s := range subs {
-		docs[i] = subscriptionOut(s)
+		docs[i] = transport.SubscriptionOf(s)
 	}
 	links := []link{}
 	if len(docs) > 0 {
@@ -79,7 +61,7 @@ func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, subscriptionOut(sub))
+	writeJSON(w, http.StatusOK, transport.SubscriptionOf(sub))
 }
 
 func (h *handler) updateSubscription(w http.ResponseWriter, r *http.Request) {

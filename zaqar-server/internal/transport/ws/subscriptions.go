@@ -5,27 +5,9 @@ import (
 	"net/http"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
-
-type subscriptionDoc struct {
-	ID         string         `json:"id"`
-	Source     string         `json:"source"`
-	Subscriber string         `json:"subscriber"`
-	TTL        int64          `json:"ttl"`
-	Age        int64          `json:"age"`
-	Options    map[string]any `json:"options"`
-	Confirmed  bool           `json:"confirmed"`
-}
-
-func subscriptionOut(s zaqar.Subscription) subscriptionDoc {
-	opts := s.Options
-	if opts == nil {
-		opts = map[string]any{}
-	}
-	return subscriptionDoc{ID: s.ID, Source: s.Source, Subscriber: s.Subscriber, TTL: seconds(s.TTL),
-		Age: seconds(s.Age), Options: opts, Confirmed: s.Confirmed}
-}
 
 var errNoListener = &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavailable,
 	Desc: "This server has no notification listener for connection subscriptions."}
@@ -67,7 +49,7 @@ func subscriptionGet(ctx context.Context, c *conn, _ service.Scope, q zaqar.Queu
 	if err != nil {
 		return c.fail(r, err)
 	}
-	return response{status: http.StatusOK, body: subscriptionOut(sub)}
+	return response{status: http.StatusOK, body: transport.SubscriptionOf(sub)}
 }
 
 func subscriptionList(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r *request) response {
@@ -75,9 +57,9 @@ func subscriptionList(ctx context.Context, c *conn, _ service.Scope, q zaqar.Que
 	if err != nil {
 		return c.fail(r, err)
 	}
-	docs := make([]subscriptionDoc, len(subs))
+	docs := make([]transport.Subscription, len(subs))
 	for i, s := range subs {
-		docs[i] = subscriptionOut(s)
+		docs[i] = transport.SubscriptionOf(s)
 	}
 	return response{status: http.StatusOK, body: map[string]any{"subscriptions": docs}}
 }
