@@ -69,6 +69,8 @@ type Rule struct {
 	Webhook *WebhookAction `yaml:"webhook"`
 	Command []string       `yaml:"command"`
 	Queue   *QueueAction   `yaml:"queue"`
+	// Func is an action given in Go instead (not in YAML).
+	Func Func `yaml:"-"`
 	// Timeout bounds the action, default 30s; it must be shorter than the
 	// claim TTL so that no other listener gets the message meanwhile.
 	Timeout time.Duration `yaml:"timeout"`
@@ -211,6 +213,9 @@ func (c *Config) check() error {
 	claim := time.Duration(c.Claim.TTL) * time.Second
 	for _, r := range c.Rules {
 		n := 0
+		if r.Func != nil {
+			n++
+		}
 		if r.Webhook != nil {
 			n++
 			if r.Webhook.URL == "" {

@@ -50,11 +50,21 @@ type Delivery struct {
 	TTL       int
 	Body      []byte // the message body, Heat's event JSON
 	Event     heatsink.Event
+
+	// ClaimID is the claim holding the message, for an action that runs
+	// longer than the claim TTL and renews it (claims.Update).
+	ClaimID string
 }
 
 type action interface {
 	run(ctx context.Context, d Delivery) error
 }
+
+// Func is an action written in Go (Rule.Func), for programs that build
+// on the listener; the message is deleted when it returns nil.
+type Func func(ctx context.Context, d Delivery) error
+
+func (f Func) run(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
 type rule struct {
 	name    string
@@ -95,6 +105,8 @@ func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
 		}
 		cr := rule{name: r.Name, match: m, timeout: r.Timeout}
 		switch {
+		case r.Func != nil:
+			cr.act = r.Func
 		case r.Webhook != nil:
 			cr.act = webhook{client: hc, cfg: *r.Webhook}
 		case r.Command != nil:
@@ -207,7 +219,7 @@ func (l *Listener) once(ctx context.Context, s source) (int, error) {
 			l.log.Info("left for retry after an earlier event of its resource failed", "queue", s.queue, "message", m.ID, "event", ev.ID)
 			continue
 		}
-		d := Delivery{Queue: s.queue, MessageID: m.ID, TTL: m.TTL, Body: m.Body, Event: ev}
+		d := Delivery{Queue: s.queue, MessageID: m.ID, ClaimID: claimID, TTL: m.TTL, Body: m.Body, Event: ev}
 		if !l.handle(ctx, d) {
 			failed[key] = true
 			continue

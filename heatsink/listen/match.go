@@ -55,6 +55,10 @@ func compileGlob(p string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// Glob compiles an fnmatch pattern as the listener's matches do, for
+// programs that match other fields the same way.
+func Glob(pattern string) (*regexp.Regexp, error) { return compileGlob(pattern) }
+
 // matcher is a compiled Match.
 type matcher struct {
 	fields []field
