@@ -83,10 +83,14 @@ local function gc()
 	if #rx > 0 then redis.call('ZREM', RX, unpack(rx)) end
 end
 
--- reexpire gives the data keys a Redis expiry at the latest expiry of any
--- message or claim they hold, so a queue whose messages all expired is
--- reclaimed by Redis itself even if no one touches it again. Writes that add
--- or extend messages or claims call it; removals need not.
+-- reexpire gives the data keys a Redis expiry at or after the latest
+-- expiry of any message or claim they hold, so a queue whose messages all
+-- expired is reclaimed by Redis itself even if no one touches it again.
+-- Writes that add or extend messages or claims call it; removals need not.
+-- To spare most writes the six PEXPIREATs, keys get ten minutes of slack and
+-- the record remembers the expiry set ('kexp'): a write whose latest expiry
+-- is within it changes nothing. A key Redis dropped (emptied) and a write
+-- re-created has no expiry at all, so data never expires early.
 local function reexpire()
 	local at = 0
 	for _, k in ipairs({EXP, CLX}) do
@@ -97,6 +101,9 @@ local function reexpire()
 		end
 	end
 	if at == 0 then return end
+	local kexp = redis.call('HGET', REC, 'kexp')
+	if kexp == 'inf' or (kexp and at ~= math.huge and at <= tonumber(kexp)) then return end
+	if at ~= math.huge then at = at + 600000 end
 	for _, k in ipairs({ORD, MSG, BODY, EXP, CLM, CLX}) do
 		if at == math.huge then
 			redis.call('PERSIST', k)
@@ -104,6 +111,7 @@ local function reexpire()
 			redis.call('PEXPIREAT', k, num(at))
 		end
 	end
+	redis.call('HSET', REC, 'kexp', at == math.huge and 'inf' or num(at))
 end
 
 -- ensure creates the queue record with empty metadata when absent.
