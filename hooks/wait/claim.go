@@ -1,0 +1,80 @@
+package wait
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"path"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/claims"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+)
+
+// A claim takes up to 20 messages (Zaqar's limit) for a minute, so that two
+// waiters never act on the same message; messages not acted on are given
+// back at once by deleting the claim.
+const (
+	claimTTL   = 60
+	claimLimit = 20
+)
+
+type claimedMessage struct {
+	ID   string
+	Body json.RawMessage
+}
+
+// claim claims messages of queue and returns them with the claim id
+// (empty when there were none).
+func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (string, []claimedMessage, error) {
+	var got struct {
+		Messages []struct {
+			ID   string          `json:"id"`
+			Href string          `json:"href"`
+			Body json.RawMessage `json:"body"`
+		} `json:"messages"`
+	}
+	r := claims.Create(ctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit})
+	if err := r.ExtractInto(&got); err != nil || len(got.Messages) == 0 {
+		return "", nil, err
+	}
+	var claimID string
+	var out []claimedMessage
+	for _, m := range got.Messages {
+		u, err := url.Parse(m.Href)
+		if err != nil {
+			continue
+		}
+		if claimID == "" {
+			claimID = u.Query().Get("claim_id")
+		}
+		id := m.ID
+		if id == "" {
+			id = path.Base(u.Path)
+		}
+		out = append(out, claimedMessage{ID: id, Body: m.Body})
+	}
+	return claimID, out, nil
+}
+
+// release deletes the claim so its messages can be claimed again now.
+func release(ctx context.Context, c *gophercloud.ServiceClient, queue, claimID string) {
+	if claimID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = claims.Delete(ctx, c, queue, claimID).ExtractErr()
+}
+
+// consume returns an Ack that deletes message id under the claim and then
+// gives the claim's other messages back, and the matching Release.
+func consume(c *gophercloud.ServiceClient, queue, claimID, id string) (func(context.Context) error, func(context.Context)) {
+	ack := func(ctx context.Context) error {
+		err := messages.Delete(ctx, c, queue, id, messages.DeleteOpts{ClaimID: claimID}).ExtractErr()
+		release(ctx, c, queue, claimID)
+		return err
+	}
+	return ack, func(ctx context.Context) { release(ctx, c, queue, claimID) }
+}

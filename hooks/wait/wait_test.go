@@ -1,0 +1,324 @@
+package wait_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/hooks/internal/hookstest"
+	"github.com/zaqar-go/suite/hooks/wait"
+)
+
+func TestMain(m *testing.M) { hookstest.Main(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var hook = hooks.Hook{
+	Type: "pre-create", Action: "CREATE",
+	Stack: hooks.Stack{Name: "web.prod-child-abc", ID: "1e678c0b-9826-4fbe-95b6-3670884ac0d1"},
+	Root:  hooks.Stack{Name: "web.prod", ID: "73c2895f-d426-455d-bf63-e692e1c030ac"},
+	Path:  "child/app server", Resource: "app server", ResourceType: "OS::Heat::None",
+	Status: "INIT_COMPLETE", EventID: "d52b1b48-8299-4f65-a0df-f7a8e862dd72",
+	EventTime: time.Date(2026, 11, 24, 21, 14, 56, 0, time.UTC),
+}
+
+func TestExpand(t *testing.T) {
+	for _, tc := range []struct{ tmpl, want, queue string }{
+		{"approve-{stack}", "approve-web.prod", "approve-web-prod"},
+		{"{stack}/{path}/{hook}", "web.prod/child/app server/pre-create", "web-prod-child-app-server-pre-create"},
+		{"{nested_stack}-{resource}", "web.prod-child-abc-app server", "web-prod-child-abc-app-server"},
+		{"{event_id}{event_id}", hook.EventID + hook.EventID, (hook.EventID + hook.EventID)[:64]},
+		{"{action}-{stack_id}", "CREATE-" + hook.Root.ID, "CREATE-" + hook.Root.ID},
+	} {
+		if got := wait.Expand(tc.tmpl, hook); got != tc.want {
+			t.Errorf("Expand(%q) = %q, want %q", tc.tmpl, got, tc.want)
+		}
+		if got := wait.QueueName(tc.tmpl, hook); got != tc.queue {
+			t.Errorf("QueueName(%q) = %q, want %q", tc.tmpl, got, tc.queue)
+		}
+	}
+}
+
+// zaqar starts a server and returns a client in a fresh project.
+func zaqar(t *testing.T) *gophercloud.ServiceClient {
+	t.Helper()
+	return cloud.NoAuth(hookstest.StartZaqar(t, ""), "p-"+uuid.NewString()[:8])
+}
+
+// post posts messages with any JSON bodies (gophercloud's CreateOpts
+// takes objects only).
+func post(t *testing.T, c *gophercloud.ServiceClient, queue string, bodies ...any) {
+	t.Helper()
+	var msgs []map[string]any
+	for _, b := range bodies {
+		msgs = append(msgs, map[string]any{"ttl": 300, "body": b})
+	}
+	_, err := c.Post(t.Context(), c.ServiceURL("v2", "queues", queue, "messages"), map[string]any{"messages": msgs}, nil,
+		&gophercloud.RequestOpts{OkCodes: []int{201}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bodies lists the queue's message bodies, claimed ones too (the tests
+// post fewer than 20).
+func bodies(t *testing.T, c *gophercloud.ServiceClient, queue string) []string {
+	t.Helper()
+	var page struct {
+		Messages []struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"messages"`
+	}
+	_, err := c.Get(t.Context(), c.ServiceURL("v2", "queues", queue, "messages")+"?echo=true&include_claimed=true&limit=20", &page,
+		&gophercloud.RequestOpts{OkCodes: []int{200, 204}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range page.Messages {
+		out = append(out, string(m.Body))
+	}
+	return out
+}
+
+func within(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestApproval(t *testing.T) {
+	c := zaqar(t)
+	a := &wait.Approval{Client: c, Queue: "approve-{stack}", Interval: 50 * time.Millisecond, Log: quiet}
+	q := "approve-web-prod"
+	post(t, c, q,
+		map[string]any{"note": "no approve field"},
+		map[string]any{"approve": true, "event_id": "another-event"},
+		map[string]any{"approve": true, "stack": "other-stack"},
+		map[string]any{"approve": "yes"},
+		map[string]any{"approve": false, "reason": "change window closed", "stack": "web.prod", "resource": "child/app server", "hook": "pre-create"},
+	)
+	r, err := a.Wait(within(t, 10*time.Second), hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Approved || r.Reason != "change window closed" {
+		t.Errorf("Wait = %+v, want a rejection", r)
+	}
+	if n := len(bodies(t, c, q)); n != 5 {
+		t.Errorf("%d messages before Ack, want 5", n)
+	}
+	if err := r.Done(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	left := bodies(t, c, q)
+	if len(left) != 4 || strings.Contains(strings.Join(left, " "), "change window") {
+		t.Errorf("after Ack: %v", left)
+	}
+	// The others are unclaimed again: an approval for this hook arrives.
+	post(t, c, q, map[string]any{"approve": true, "event_id": hook.EventID})
+	r, err = a.Wait(within(t, 10*time.Second), hook)
+	if err != nil || !r.Approved {
+		t.Fatalf("Wait = %+v, %v; want approved", r, err)
+	}
+	r.Undo(t.Context()) // not carried out: the approval stays for the next wait
+	if n := len(bodies(t, c, q)); n != 5 {
+		t.Errorf("%d messages after Undo, want 5", n)
+	}
+	r, err = a.Wait(within(t, 10*time.Second), hook)
+	if err != nil || !r.Approved {
+		t.Fatalf("Wait after Undo = %+v, %v; want approved", r, err)
+	}
+	if err := r.Done(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing for it: waits until ctx ends.
+	_, err = a.Wait(within(t, 300*time.Millisecond), hook)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Wait with no approval = %v, want deadline exceeded", err)
+	}
+}
+
+// Two waiters of the same hook never both take one approval.
+func TestApprovalOnce(t *testing.T) {
+	c := zaqar(t)
+	q := "approve-once"
+	post(t, c, q, map[string]any{"approve": true})
+	var approved atomic.Int32
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := &wait.Approval{Client: c, Queue: q, Interval: 20 * time.Millisecond, Log: quiet}
+			r, err := a.Wait(within(t, time.Second), hook)
+			if err == nil && r.Approved {
+				approved.Add(1)
+				r.Done(t.Context())
+			}
+		}()
+	}
+	wg.Wait()
+	if n := approved.Load(); n != 1 {
+		t.Errorf("%d waiters took the approval, want 1", n)
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var got struct {
+		path, method, ctype, auth string
+		doc                       hooks.Hook
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got.path, got.method, got.ctype, got.auth = r.URL.EscapedPath(), r.Method, r.Header.Get("Content-Type"), r.Header.Get("Authorization")
+		json.NewDecoder(r.Body).Decode(&got.doc)
+		mu.Unlock()
+		switch n := calls.Add(1); {
+		case strings.Contains(r.URL.Path, "/never"):
+			http.Error(w, "not approved: ticket CHG-1 open", http.StatusForbidden)
+		case n < 3:
+			http.Error(w, "pending", http.StatusConflict)
+		}
+	}))
+	defer srv.Close()
+	w := &wait.Webhook{Client: srv.Client(), URL: srv.URL + "/approve/{stack}/{path}", Headers: map[string]string{"Authorization": "Bearer x"},
+		Interval: 20 * time.Millisecond, Log: quiet}
+	r, err := w.Wait(within(t, 10*time.Second), hook)
+	if err != nil || !r.Approved {
+		t.Fatalf("Wait = %+v, %v", r, err)
+	}
+	mu.Lock()
+	if calls.Load() != 3 || got.path != "/approve/web.prod/child%2Fapp%20server" || got.method != "POST" || got.ctype != "application/json" ||
+		got.auth != "Bearer x" || got.doc.EventID != hook.EventID || got.doc.Path != hook.Path || got.doc.Root != hook.Root {
+		t.Errorf("%d calls, last %+v", calls.Load(), got)
+	}
+	mu.Unlock()
+
+	once := &wait.Webhook{Client: srv.Client(), URL: srv.URL + "/never", Method: "PUT", Once: true, Log: quiet}
+	r, err = once.Wait(within(t, 10*time.Second), hook)
+	if err != nil || r.Approved || !strings.Contains(r.Reason, "403") || !strings.Contains(r.Reason, "ticket CHG-1 open") {
+		t.Errorf("Once: %+v, %v", r, err)
+	}
+	// Unreachable: retried until the end.
+	down := &wait.Webhook{Client: srv.Client(), URL: "http://127.0.0.1:1/", Once: true, Interval: 20 * time.Millisecond, Log: quiet}
+	if _, err := down.Wait(within(t, 200*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("unreachable: %v", err)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "second-run")
+	for _, tc := range []struct {
+		name     string
+		cmd      wait.Command
+		approved bool
+		reason   string
+	}{
+		{"exit 0 with the hook in the environment and on stdin", wait.Command{Argv: []string{"sh", "-c",
+			`test "$HOOK_PATH" = "child/app server" && test "$HOOK_STACK_NAME" = web.prod && test "$X" = "pre-create" && test "$1" = web.prod && grep -q '"event_id":"d52b1b48' `, "sh", "{stack}"},
+			Env: map[string]string{"X": "{hook}"}}, true, "sh exited 0"},
+		{"retried until 0", wait.Command{Argv: []string{"sh", "-c", `test -e "$0" || { touch "$0"; exit 1; }`, flag}}, true, "sh exited 0"},
+		{"once", wait.Command{Argv: []string{"sh", "-c", "echo smoke test failed >&2; exit 3"}, Once: true}, false, "sh: exit status 3: smoke test failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cmd.Interval, tc.cmd.Log = 20*time.Millisecond, quiet
+			r, err := tc.cmd.Wait(within(t, 10*time.Second), hook)
+			if err != nil || r.Approved != tc.approved || r.Reason != tc.reason {
+				t.Errorf("Wait = %+v, %v; want approved %v reason %q", r, err, tc.approved, tc.reason)
+			}
+		})
+	}
+	// The wait's end kills the command and what it started.
+	pidFile := filepath.Join(dir, "pid")
+	c := wait.Command{Argv: []string{"sh", "-c", `sleep 60 & echo $! > "$0"; wait`, pidFile}, Log: quiet}
+	start := time.Now()
+	if _, err := c.Wait(within(t, 500*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Wait = %v, want deadline exceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Wait returned after %s", d)
+	}
+	pid, _ := os.ReadFile(pidFile)
+	if p := strings.TrimSpace(string(pid)); p != "" {
+		if _, err := os.Stat("/proc/" + p); err == nil {
+			stat, _ := os.ReadFile("/proc/" + p + "/stat")
+			if !strings.Contains(string(stat), ") Z ") {
+				t.Errorf("sleep %s still runs", p)
+			}
+		}
+	}
+}
+
+func TestQueueCondition(t *testing.T) {
+	c := zaqar(t)
+	empty := &wait.QueueCondition{Client: c, Queue: "drain-{resource}", Empty: true, Interval: 20 * time.Millisecond, Log: quiet}
+	if r, err := empty.Wait(within(t, 5*time.Second), hook); err != nil || !r.Approved {
+		t.Errorf("empty, no queue: %+v, %v", r, err)
+	}
+	post(t, c, "drain-app-server", map[string]any{"job": 1})
+	if _, err := empty.Wait(within(t, 300*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("empty with a message: %v", err)
+	}
+
+	match := &wait.QueueCondition{Client: c, Queue: "ready", Match: map[string]any{"ready": true, "n": 2, "who": map[string]any{"team": "db"}},
+		Consume: true, Interval: 20 * time.Millisecond, Log: quiet}
+	post(t, c, "ready", map[string]any{"ready": true, "n": 1, "who": map[string]any{"team": "db"}},
+		map[string]any{"ready": true, "n": 2, "who": map[string]any{"team": "web"}}, "just a string")
+	if _, err := match.Wait(within(t, 300*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("no matching message: %v", err)
+	}
+	post(t, c, "ready", map[string]any{"ready": true, "n": 2.0, "who": map[string]any{"team": "db", "on_call": "kim"}, "extra": 1})
+	r, err := match.Wait(within(t, 5*time.Second), hook)
+	if err != nil || !r.Approved {
+		t.Fatalf("matching message: %+v, %v", r, err)
+	}
+	if err := r.Done(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if left := bodies(t, c, "ready"); len(left) != 3 {
+		t.Errorf("after consuming: %v", left)
+	}
+	peek := *match
+	peek.Match, peek.Consume = map[string]any{"n": 1}, false
+	if r, err := peek.Wait(within(t, 5*time.Second), hook); err != nil || !r.Approved {
+		t.Errorf("peek: %+v, %v", r, err)
+	}
+	if left := bodies(t, c, "ready"); len(left) != 3 {
+		t.Errorf("after a peek: %v", left)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	past := &wait.Deadline{After: time.Minute} // the hook paused in 2026-11-24
+	if r, err := past.Wait(within(t, time.Second), hook); err != nil || !r.Approved {
+		t.Errorf("After, passed: %+v, %v", r, err)
+	}
+	soon := &wait.Deadline{At: time.Now().Add(100 * time.Millisecond)}
+	if r, err := soon.Wait(within(t, 5*time.Second), hook); err != nil || !r.Approved {
+		t.Errorf("At: %+v, %v", r, err)
+	}
+	later := &wait.Deadline{At: time.Now().Add(time.Hour)}
+	if _, err := later.Wait(within(t, 100*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("At later: %v", err)
+	}
+}
