@@ -46,6 +46,8 @@ type Store struct {
 	idxSeq   uint64 // journal sequence of the last queue create or delete
 
 	subs subIndex
+
+	cat catalog // the pooling catalog, when the store is a management store
 }
 
 type project struct {
