@@ -11,22 +11,14 @@
 // error documents, headers). They never import the server's packages, so a
 // struct shared by mistake cannot hide a wire bug.
 //
-// Configuration comes from the environment:
+// Configuration comes from the environment (ZAQAR_ENDPOINT without
+// Keystone; OS_*, OS_ALT_* and OS_ADMIN_* credentials with Keystone, the
+// endpoint from the catalog) or from a tempest.conf-style file named by
+// TEMPEST_CONFIG, the environment winning; README.md lists every setting.
+// With nothing configured every test skips.
 //
-//	ZAQAR_ENDPOINT    base URL of the service, e.g. http://127.0.0.1:8888
-//	ZAQAR_PROJECT_ID  X-Project-ID sent in no-auth mode (default "tempest")
-//
-// or, for a Keystone deployment (as gophercloud's acceptance tests),
-//
-//	OS_AUTH_URL, OS_USERNAME (or OS_USER_ID), OS_PASSWORD,
-//	OS_PROJECT_NAME (or OS_PROJECT_ID), OS_USER_DOMAIN_NAME (or _ID),
-//	OS_PROJECT_DOMAIN_NAME (or _ID), OS_REGION_NAME, OS_INTERFACE
-//
-// With OS_AUTH_URL set the messaging endpoint comes from the catalog unless
-// ZAQAR_ENDPOINT overrides it. With neither variable set every test skips.
-//
-//	ZAQAR_ENDPOINT=http://127.0.0.1:8888 ZAQAR_PROJECT_ID=tempest \
-//	    go test -tags tempest -count=1 ./tempest-go/
+//	ZAQAR_ENDPOINT=http://127.0.0.1:8888 go test -tags tempest -count=1 ./tempest-go/
+//	TEMPEST_CONFIG=/opt/stack/tempest/etc/tempest.conf go test -tags tempest -count=1 -v ./tempest-go/ -run Subscription
 package tempest
 
 import (
@@ -39,225 +31,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 )
-
-// Limits and defaults of a stock zaqar.conf ([transport] section). The tests
-// assume the deployment under test keeps them.
-const (
-	defaultMessageTTL   = 3600
-	maxMessageTTL       = 1209600
-	maxMessagesPostSize = 262144
-	maxQueueMetadata    = 65536
-	maxPerPage          = 20
-	defaultClaimTTL     = 300
-	maxClaimTTL         = 43200
-	maxClaimGrace       = 43200
-	defaultClaimLimit   = 10
-	defaultPageSize     = 10
-
-	patchMediaType = "application/openstack-messaging-v2.0-json-patch"
-)
-
-// cloud is the deployment under test, resolved once per test binary.
-type cloud struct {
-	endpoint string // base URL ending in "/", e.g. http://127.0.0.1:8888/
-	project  string // X-Project-ID in no-auth mode; empty with Keystone
-	provider *gophercloud.ProviderClient
-	keystone bool
-	alt      *gophercloud.ProviderClient // OS_ALT_* user, for isolation tests with Keystone
-}
-
-// loadCloud reads the environment once. Authentication outlives any single
-// test, so it runs under its own bounded context rather than t.Context().
-var loadCloud = sync.OnceValues(func() (*cloud, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
-	httpClient := http.Client{Timeout: 60 * time.Second}
-	if os.Getenv("OS_AUTH_URL") == "" {
-		endpoint := os.Getenv("ZAQAR_ENDPOINT")
-		project := os.Getenv("ZAQAR_PROJECT_ID")
-		if project == "" {
-			project = "tempest"
-		}
-		p := &gophercloud.ProviderClient{HTTPClient: httpClient}
-		p.UseTokenLock()
-		return &cloud{endpoint: gophercloud.NormalizeURL(endpoint), project: project, provider: p}, nil
-	}
-
-	ao := authOptionsFromEnv()
-	p, err := openstack.NewClient(ao.IdentityEndpoint)
-	if err != nil {
-		return nil, fmt.Errorf("keystone client for %s: %w", ao.IdentityEndpoint, err)
-	}
-	p.HTTPClient = httpClient
-	if err := openstack.Authenticate(ctx, p, ao); err != nil {
-		return nil, fmt.Errorf("authenticate at %s as %s: %w", ao.IdentityEndpoint, ao.Username+ao.UserID, err)
-	}
-	endpoint := os.Getenv("ZAQAR_ENDPOINT")
-	if endpoint == "" {
-		// NewMessagingV2 looks up type "message" and its alias "messaging"
-		// (Zaqar's catalog type) and checks the endpoint offers API v2.
-		sc, err := openstack.NewMessagingV2(p, newClientID(), gophercloud.EndpointOpts{
-			Region: os.Getenv("OS_REGION_NAME"),
-			// python-openstackclient also accepts "publicURL" and friends.
-			Availability: gophercloud.Availability(strings.TrimSuffix(os.Getenv("OS_INTERFACE"), "URL")),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("messaging endpoint in the catalog: %w", err)
-		}
-		endpoint = sc.Endpoint
-	}
-	c := &cloud{endpoint: gophercloud.NormalizeURL(endpoint), provider: p, keystone: true}
-	// tempest's alt credentials: a second project for isolation tests.
-	if user := os.Getenv("OS_ALT_USERNAME"); user != "" {
-		alt := ao
-		alt.Username, alt.Password = user, os.Getenv("OS_ALT_PASSWORD")
-		alt.Scope = &gophercloud.AuthScope{ProjectName: os.Getenv("OS_ALT_PROJECT_NAME"), DomainName: ao.Scope.DomainName, DomainID: ao.Scope.DomainID}
-		ap, err := openstack.NewClient(ao.IdentityEndpoint)
-		if err != nil {
-			return nil, err
-		}
-		ap.HTTPClient = httpClient
-		if err := openstack.Authenticate(ctx, ap, alt); err != nil {
-			return nil, fmt.Errorf("authenticate the alt user %s: %w", user, err)
-		}
-		c.alt = ap
-	}
-	return c, nil
-})
-
-// otherProject returns a session in another project than newSession's:
-// a random project without auth, the OS_ALT_* user's project with Keystone.
-func otherProject(t *testing.T) *session {
-	t.Helper()
-	c := requireCloud(t)
-	if !c.keystone {
-		return c.session(t, newClientID(), "tempest-"+randHex(6))
-	}
-	if c.alt == nil {
-		t.Skip("set OS_ALT_USERNAME, OS_ALT_PASSWORD and OS_ALT_PROJECT_NAME for a second project")
-	}
-	alt := *c
-	alt.provider = c.alt
-	return alt.session(t, newClientID(), "")
-}
-
-// authOptionsFromEnv is openstack.AuthOptionsFromEnv plus the separate user
-// and project domains of python-openstackclient's OS_* variables, which
-// gophercloud's helper does not read.
-func authOptionsFromEnv() gophercloud.AuthOptions {
-	env := func(names ...string) string {
-		for _, n := range names {
-			if v := os.Getenv(n); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	ao := gophercloud.AuthOptions{
-		IdentityEndpoint: os.Getenv("OS_AUTH_URL"),
-		Username:         os.Getenv("OS_USERNAME"),
-		UserID:           env("OS_USER_ID", "OS_USERID"),
-		Password:         os.Getenv("OS_PASSWORD"),
-		DomainID:         env("OS_USER_DOMAIN_ID", "OS_DOMAIN_ID"),
-		AllowReauth:      true,
-	}
-	if ao.DomainID == "" && ao.UserID == "" {
-		ao.DomainName = env("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME")
-	}
-	scope := &gophercloud.AuthScope{ProjectID: os.Getenv("OS_PROJECT_ID")}
-	if scope.ProjectID == "" {
-		scope.ProjectName = os.Getenv("OS_PROJECT_NAME")
-		scope.DomainID = env("OS_PROJECT_DOMAIN_ID", "OS_DOMAIN_ID")
-		if scope.DomainID == "" {
-			scope.DomainName = env("OS_PROJECT_DOMAIN_NAME", "OS_DOMAIN_NAME")
-		}
-	}
-	ao.Scope = scope
-	return ao
-}
-
-func requireCloud(t *testing.T) *cloud {
-	t.Helper()
-	if os.Getenv("ZAQAR_ENDPOINT") == "" && os.Getenv("OS_AUTH_URL") == "" {
-		t.Skip("set ZAQAR_ENDPOINT (no auth) or OS_AUTH_URL (Keystone) to run tempest tests")
-	}
-	c, err := loadCloud()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// session is one Zaqar client: a Client-ID within a project.
-type session struct {
-	t        *testing.T
-	cloud    *cloud
-	clientID string
-	project  string
-	// mc is gophercloud's messaging client for this Client-ID and project.
-	mc *gophercloud.ServiceClient
-}
-
-// newSession returns a session with a fresh Client-ID in the configured project.
-func newSession(t *testing.T) *session {
-	t.Helper()
-	c := requireCloud(t)
-	return c.session(t, newClientID(), c.project)
-}
-
-func (c *cloud) session(t *testing.T, clientID, project string) *session {
-	// The same fields openstack.NewMessagingV2 sets, without a catalog
-	// lookup per session.
-	mc := &gophercloud.ServiceClient{
-		ProviderClient: c.provider,
-		Endpoint:       c.endpoint,
-		Type:           "messaging",
-		MoreHeaders:    map[string]string{"Client-ID": clientID},
-	}
-	if !c.keystone {
-		mc.MoreHeaders["X-Project-ID"] = project
-	}
-	return &session{t: t, cloud: c, clientID: clientID, project: project, mc: mc}
-}
-
-// in returns the session bound to t, for use inside subtests.
-func (s *session) in(t *testing.T) *session {
-	c := *s
-	c.t = t
-	return &c
-}
-
-// peer returns another client (new Client-ID) in the same project, e.g. to
-// list messages this session posted without echo.
-func (s *session) peer() *session {
-	return s.cloud.session(s.t, newClientID(), s.project)
-}
-
-// isolated returns a session in a project of its own, so that listings hold
-// exactly what the test created. Only no-auth deployments let a client pick
-// its project.
-func isolated(t *testing.T) *session {
-	t.Helper()
-	c := requireCloud(t)
-	if c.keystone {
-		t.Skip("needs an empty project of its own; only available without Keystone")
-	}
-	return c.session(t, newClientID(), "tempest-"+randHex(6))
-}
 
 func newClientID() string {
 	b := make([]byte, 16)
@@ -366,9 +149,8 @@ func (s *session) listAll(queue, query string) []object {
 	}
 	for range 100 {
 		r := s.do("GET", path, nil)
-		wantStatus(s.t, r, 200)
-		doc := decode[object](s.t, r)
-		items := wantArray(s.t, "messages", field(s.t, "message list", doc, "messages"))
+		doc := wantBody[object](s.t, r, 200, messageListSchema)
+		items := doc["messages"].([]any)
 		next := wantLinks(s.t, r.path, doc, len(items), "/v2/queues/"+queue+"/messages")
 		if len(items) == 0 {
 			return all
@@ -379,6 +161,28 @@ func (s *session) listAll(queue, query string) []object {
 		path = next
 	}
 	s.t.Fatalf("listing %s does not end after 100 pages", queue)
+	return nil
+}
+
+// allQueueNames pages through the project's queues (following next links,
+// not the name filter, which Zaqar's Redis driver ignores).
+func (s *session) allQueueNames() []string {
+	s.t.Helper()
+	var names []string
+	path := "v2/queues?limit=20"
+	for range 500 {
+		doc := wantBody[object](s.t, s.do("GET", path, nil), 200, queueListSchema)
+		items := doc["queues"].([]any)
+		next := wantLinks(s.t, "queue list", doc, len(items), "/v2/queues")
+		if len(items) == 0 {
+			return names
+		}
+		for _, it := range items {
+			names = append(names, it.(object)["name"].(string))
+		}
+		path = next
+	}
+	s.t.Fatal("the queue listing does not end after 500 pages")
 	return nil
 }
 
@@ -450,9 +254,12 @@ func (s *session) do(method, path string, body any, opts ...reqOption) *response
 	}
 	req.Header.Set("Client-ID", s.clientID)
 	if s.cloud.keystone {
-		req.Header.Set("X-Auth-Token", s.cloud.provider.Token())
+		req.Header.Set("X-Auth-Token", s.provider.Token())
 	} else {
 		req.Header.Set("X-Project-ID", s.project)
+		if s.roles != "" {
+			req.Header.Set("X-Roles", s.roles)
+		}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -460,7 +267,7 @@ func (s *session) do(method, path string, body any, opts ...reqOption) *response
 	for _, o := range opts {
 		o(req)
 	}
-	resp, err := s.cloud.provider.HTTPClient.Do(req)
+	resp, err := s.cloud.httpClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -540,24 +347,14 @@ type errorDoc struct {
 // accepts any non-empty title.
 func wantError(t *testing.T, r *response, status int, title string) errorDoc {
 	t.Helper()
-	wantStatus(t, r, status)
-	wantJSONContentType(t, r)
-	doc := decode[object](t, r)
-	ti, ok := doc["title"].(string)
-	if !ok || ti == "" {
-		t.Errorf("%s %s: error document without a string title: %s", r.method, r.path, truncate(r.body))
+	doc := wantBody[object](t, r, status, errorSchema)
+	d := errorDoc{Title: doc["title"].(string)}
+	d.Description, _ = doc["description"].(string)
+	if d.Title == "" {
+		t.Errorf("%s %s: empty error title: %s", r.method, r.path, truncate(r.body))
 	}
-	if title != "" && ti != title {
-		t.Errorf("%s %s: error title %q, want %q (description %v)", r.method, r.path, ti, title, doc["description"])
-	}
-	var d errorDoc
-	d.Title = ti
-	if v, ok := doc["description"]; ok {
-		s, ok := v.(string)
-		if !ok {
-			t.Errorf("%s %s: error description is %T, want string", r.method, r.path, v)
-		}
-		d.Description = s
+	if title != "" && d.Title != title {
+		t.Errorf("%s %s: error title %q, want %q (description %q)", r.method, r.path, d.Title, title, d.Description)
 	}
 	return d
 }
@@ -584,6 +381,12 @@ func must(t *testing.T, what string, err error) {
 }
 
 // ---- response shapes (zaqar_tempest_plugin/api_schema/response/v2) -------
+
+// num is the value of a JSON integer already checked by a schema.
+func num(v any) int64 {
+	f, _, _ := numeric(v)
+	return int64(f)
+}
 
 // at returns a readable location for shape errors.
 func at(where string, key any) string { return fmt.Sprintf("%s.%v", where, key) }
@@ -644,12 +447,15 @@ func wantArray(t *testing.T, where string, v any) []any {
 	return a
 }
 
-// wantLinks checks a pagination "links" array (list_link): at most one
-// {"rel": "next", "href": relative path}, present iff the page is non-empty.
-// It returns the next href or "".
+// wantLinks checks a pagination "links" array (linksSchema): one next link
+// iff the page is non-empty, a relative path under pathPrefix. It returns
+// the next href or "".
 func wantLinks(t *testing.T, where string, page object, items int, pathPrefix string) string {
 	t.Helper()
-	links := wantArray(t, at(where, "links"), field(t, where, page, "links"))
+	links, _ := page["links"].([]any)
+	if !wantShape(t, where+".links", page["links"], linksSchema) {
+		return ""
+	}
 	if items == 0 {
 		if len(links) != 0 {
 			t.Errorf("%s: empty page has links %v, want []", where, links)
@@ -659,11 +465,7 @@ func wantLinks(t *testing.T, where string, page object, items int, pathPrefix st
 	if len(links) != 1 {
 		t.Fatalf("%s: non-empty page has %d links, want exactly one next link", where, len(links))
 	}
-	l := wantObject(t, at(where, "links[0]"), links[0])
-	if rel := wantString(t, at(where, "links[0].rel"), field(t, where, l, "rel")); rel != "next" {
-		t.Errorf("%s: link rel %q, want next", where, rel)
-	}
-	href := wantString(t, at(where, "links[0].href"), field(t, where, l, "href"))
+	href := links[0].(object)["href"].(string)
 	if !strings.HasPrefix(href, pathPrefix+"?") {
 		t.Errorf("%s: next href %q, want a relative %s?... path", where, href, pathPrefix)
 	}
@@ -676,29 +478,22 @@ var (
 	isoTimeRe   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`)
 )
 
-// wantMessage checks a message object (single_message): id, href, ttl, age
-// and body, with href "/v2/queues/<q>/messages/<id>" and, when claimID is
-// not empty, "?claim_id=<claimID>".
+// wantMessage checks a message object (messageSchema) with href
+// "/v2/queues/<q>/messages/<id>" and, when claimID is not empty,
+// "?claim_id=<claimID>".
 func wantMessage(t *testing.T, where string, v any, queue, claimID string) object {
 	t.Helper()
-	m := wantObject(t, where, v)
-	id := wantString(t, at(where, "id"), field(t, where, m, "id"))
-	if id == "" {
-		t.Errorf("%s: empty id", where)
+	if !wantShape(t, where, v, messageSchema) {
+		t.FailNow()
 	}
-	href := wantString(t, at(where, "href"), field(t, where, m, "href"))
+	m := v.(object)
+	id := m["id"].(string)
 	want := "/v2/queues/" + queue + "/messages/" + id
 	if claimID != "" {
 		want += "?claim_id=" + claimID
 	}
-	if href != want {
+	if href := m["href"].(string); href != want {
 		t.Errorf("%s: href %q, want %q", where, href, want)
-	}
-	wantInt(t, at(where, "ttl"), field(t, where, m, "ttl"), 1)
-	wantInt(t, at(where, "age"), field(t, where, m, "age"), 0)
-	field(t, where, m, "body")
-	if c, ok := m["checksum"]; ok {
-		wantString(t, at(where, "checksum"), c)
 	}
 	return m
 }

@@ -86,8 +86,13 @@ func TestAcceptAndContentType(t *testing.T) {
 		r := s.do("GET", queuePath(q), nil, header("Accept", accept))
 		wantStatus(t, r, 200)
 	}
+	// Zaqar's Falcon sends no error document to a client that does not
+	// accept JSON; a body, if any, is one.
 	r := s.do("GET", queuePath(q), nil, header("Accept", "text/plain"))
-	wantError(t, r, 406, "")
+	wantStatus(t, r, 406)
+	if len(r.body) > 0 {
+		wantError(t, r, 406, "")
+	}
 
 	r = s.do("POST", queuePath(q, "messages"), "messages=1", header("Content-Type", "application/x-www-form-urlencoded"))
 	wantError(t, r, 400, "")

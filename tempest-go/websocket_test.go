@@ -7,17 +7,17 @@ package tempest
 // (text frames) and MessagePack (binary frames), with coder/websocket and
 // vmihailenco/msgpack, never the server's packages.
 //
-//	ZAQAR_WEBSOCKET_ENDPOINT  e.g. ws://127.0.0.1:9000/ (tests skip when unset)
+//	ZAQAR_WEBSOCKET_ENDPOINT  e.g. ws://127.0.0.1:9000/ ([messaging]
+//	                          websocket_endpoint), else with Keystone the
+//	                          catalog's messaging-websocket endpoint; the
+//	                          tests skip without one.
 //
-// With OS_AUTH_URL set the socket authenticates with the session's token
-// first. The REST-to-socket notification test also needs ZAQAR_ENDPOINT or
-// OS_AUTH_URL for the HTTP API.
+// With Keystone the socket authenticates with the session's token first.
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,11 +40,11 @@ type wsClient struct {
 
 func wsEndpoint(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("ZAQAR_WEBSOCKET_ENDPOINT")
-	if u == "" {
-		t.Skip("set ZAQAR_WEBSOCKET_ENDPOINT (e.g. ws://127.0.0.1:9000/) to run WebSocket tests")
+	c := requireCloud(t)
+	if c.wsEndpoint == "" {
+		t.Skip("set ZAQAR_WEBSOCKET_ENDPOINT (e.g. ws://127.0.0.1:9000/), or register a messaging-websocket endpoint, to run WebSocket tests")
 	}
-	return u
+	return c.wsEndpoint
 }
 
 // dialWS connects and, with Keystone, authenticates. project is used
@@ -61,11 +61,7 @@ func dialWS(t *testing.T, binary bool, project string) *wsClient {
 	c.SetReadLimit(-1)
 	t.Cleanup(func() { c.CloseNow() })
 	w := &wsClient{t: t, c: c, binary: binary, headers: map[string]any{"Client-ID": newClientID(), "X-Project-ID": project}}
-	if os.Getenv("OS_AUTH_URL") != "" {
-		cl, err := loadCloud()
-		if err != nil {
-			t.Fatal(err)
-		}
+	if cl := requireCloud(t); cl.keystone {
 		token, proj := keystoneProject(t, cl)
 		w.headers["X-Project-ID"] = proj
 		w.send(map[string]any{"action": "authenticate", "headers": map[string]any{"X-Auth-Token": token, "X-Project-ID": proj}})
@@ -78,11 +74,11 @@ func dialWS(t *testing.T, binary bool, project string) *wsClient {
 // keystoneProject returns the session token and the id of its project.
 func keystoneProject(t *testing.T, c *cloud) (string, string) {
 	t.Helper()
-	idc, err := openstack.NewIdentityV3(c.provider, gophercloud.EndpointOpts{Region: os.Getenv("OS_REGION_NAME")})
+	idc, err := openstack.NewIdentityV3(c.primary, gophercloud.EndpointOpts{Region: c.cfg.region})
 	if err != nil {
 		t.Fatalf("identity client: %v", err)
 	}
-	token := c.provider.Token()
+	token := c.primary.Token()
 	p, err := tokens.Get(t.Context(), idc, token).ExtractProject()
 	if err != nil || p == nil {
 		t.Fatalf("project of the token: %v", err)
@@ -155,7 +151,11 @@ func (r wsReply) obj() map[string]any { m, _ := r.body.(map[string]any); return 
 
 func (w *wsClient) reply() wsReply {
 	w.t.Helper()
-	v, _ := w.next().(map[string]any)
+	raw := w.next()
+	if !wantShape(w.t, "reply", raw, wsReplySchema) {
+		w.t.FailNow()
+	}
+	v, _ := raw.(map[string]any)
 	req, _ := v["request"].(map[string]any)
 	h, _ := v["headers"].(map[string]any)
 	status, ok := h["status"].(float64)
@@ -214,6 +214,7 @@ func wsModes(t *testing.T, f func(t *testing.T, binary bool)) {
 // TestWebSocketActions drives every action of the protocol.
 func TestWebSocketActions(t *testing.T) {
 	t.Parallel()
+	wsEndpoint(t)
 	wsModes(t, func(t *testing.T, binary bool) {
 		w := dialWS(t, binary, "tempest-ws-"+randHex(6))
 		q := queueName("ws")
@@ -230,7 +231,7 @@ func TestWebSocketActions(t *testing.T) {
 				found = reflect.DeepEqual(e.(map[string]any)["metadata"], map[string]any{"k": "v"})
 			}
 		}
-		if !found && os.Getenv("OS_AUTH_URL") == "" {
+		if !found && !requireCloud(t).keystone {
 			t.Errorf("queue_list detailed lacks %s with its metadata: %v", q, r.body)
 		}
 		wantWS(t, "queue_get", w.do("queue_get", map[string]any{"queue_name": q}), 200, map[string]any{"k": "v"})
@@ -305,6 +306,7 @@ func TestWebSocketActions(t *testing.T) {
 // TestWebSocketErrors: protocol errors, as Zaqar words them.
 func TestWebSocketErrors(t *testing.T) {
 	t.Parallel()
+	wsEndpoint(t)
 	wsModes(t, func(t *testing.T, binary bool) {
 		w := dialWS(t, binary, "tempest-ws-"+randHex(6))
 		bad, typ, prefix := []byte("{"), websocket.MessageText, "Can't decode text (JSON) request."
