@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 
 	"gopkg.in/ini.v1"
 	"gopkg.in/yaml.v3"
@@ -362,4 +363,101 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// TestSettingsFile reads a tempest.conf with an accounts file, then lets
+// the environment override it (no deployment needed).
+func TestSettingsFile(t *testing.T) {
+	track(t)
+	for _, prefix := range []string{"OS_", "OS_ALT_", "OS_ADMIN_"} {
+		for _, k := range []string{"USERNAME", "USER_ID", "USERID", "PASSWORD", "PROJECT_NAME", "TENANT_NAME", "PROJECT_ID",
+			"TENANT_ID", "USER_DOMAIN_NAME", "DOMAIN_NAME", "USER_DOMAIN_ID", "DOMAIN_ID", "PROJECT_DOMAIN_NAME", "PROJECT_DOMAIN_ID"} {
+			t.Setenv(prefix+k, "")
+		}
+	}
+	for _, k := range []string{"ZAQAR_ENDPOINT", "ZAQAR_WEBSOCKET_ENDPOINT", "ZAQAR_PROJECT_ID", "OS_AUTH_URL", "OS_REGION_NAME",
+		"OS_INTERFACE", "OS_ENDPOINT_TYPE", "OS_INSECURE", "OS_CACERT", "ZAQAR_BLOCK_INTERNAL_WEBHOOKS", "TEMPEST_NOTIFICATIONS",
+		"TEMPEST_RECEIVER_BIND", "TEMPEST_RECEIVER_HOST", "ZAQAR_POOL_URI"} {
+		t.Setenv(k, "")
+	}
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("accounts.yaml", `
+- username: boss
+  project_name: admin
+  password: b
+  types: [admin]
+- username: one
+  project_name: p1
+  password: s1
+  domain_name: D
+- username: two
+  tenant_name: p2
+  password: s2
+  roles: [member]
+`)
+	t.Setenv("TEMPEST_CONFIG", write("tempest.conf", `
+[identity]
+uri_v3 = http://keystone.example/v3
+region = R2
+v3_endpoint_type = internalURL
+[auth]
+use_dynamic_credentials = false
+test_accounts_file = accounts.yaml
+tempest_roles = member, creator
+[service_available]
+zaqar = true
+[messaging]
+catalog_type = queues
+max_message_ttl = 7200
+max_claim_ttl = 600
+websocket_endpoint = ws://ws.example:9000/
+block_internal_webhooks = false
+notifications = off
+receiver_host = 192.0.2.7
+`))
+	t.Setenv("OS_REGION_NAME", "R3")
+	t.Setenv("OS_ALT_PASSWORD", "from-env")
+	s, err := loadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"auth URL", s.authURL, "http://keystone.example/v3"},
+		{"region (environment wins)", s.region, "R3"},
+		{"interface", s.iface, "internalURL"},
+		{"dynamic", s.dynamic, false},
+		{"roles", strings.Join(s.roles, ","), "member,creator"},
+		{"admin", s.admin.username + "/" + s.admin.projectName, "boss/admin"},
+		{"primary", s.primary.username + "/" + s.primary.projectName + "/" + s.primary.userDomainName, "one/p1/D"},
+		{"alt", s.alt.username + "/" + s.alt.projectName, "two/p2"},
+		{"alt password (environment wins)", s.alt.password, "from-env"},
+		{"catalog type", s.catalogType, "queues"},
+		{"max message ttl", s.limits.maxMessageTTL, 7200},
+		{"max claim ttl", s.limits.maxClaimTTL, 600},
+		{"max claim grace (default)", s.limits.maxClaimGrace, 43200},
+		{"websocket endpoint", s.wsEndpoint, "ws://ws.example:9000/"},
+		{"block internal webhooks", s.blockInternalWebhooks, false},
+		{"notifications", s.notifications, false},
+		{"receiver host", s.receiverHost, "192.0.2.7"},
+		{"configured", s.configured(), true},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+
+	t.Setenv("TEMPEST_CONFIG", write("bad.conf", "[messaging]\nmax_claim_ttl = lots\n[auth]\nuse_dynamic_credentials = maybe\n"))
+	if _, err := loadSettings(); err == nil || !strings.Contains(err.Error(), "max_claim_ttl") || !strings.Contains(err.Error(), "use_dynamic_credentials") {
+		t.Errorf("a bad file loaded with error %v, want one naming both keys", err)
+	}
 }
