@@ -15,6 +15,8 @@ type Limits struct {
 	MaxMessagesPerPage       int
 	MaxSubscriptionsPerPage  int
 	MaxMessagesPerClaimOrPop int
+	MaxPoolsPerPage          int
+	MaxFlavorsPerPage        int
 
 	MaxQueueMetadata    int64 // bytes
 	MaxMessagesPostSize int64 // bytes
@@ -53,6 +55,8 @@ func DefaultLimits() Limits {
 		MaxMessagesPerPage:       20,
 		MaxSubscriptionsPerPage:  20,
 		MaxMessagesPerClaimOrPop: 20,
+		MaxPoolsPerPage:          20,
+		MaxFlavorsPerPage:        20,
 		MaxQueueMetadata:         64 * 1024,
 		MaxMessagesPostSize:      256 * 1024,
 		MaxMessageTTL:            1209600 * time.Second,
