@@ -37,7 +37,7 @@ func rel(template string, vars map[string]string, allow []string, acceptPost boo
 }
 
 // homeDoc mirrors zaqar/transport/wsgi/v2_0/homedoc.py.
-func homeDoc(admin bool) map[string]any {
+func homeDoc(admin, pools bool) map[string]any {
 	q := map[string]string{"queue_name": "param/queue_name"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{"queue_name": "param/queue_name"}
@@ -84,6 +84,11 @@ func homeDoc(admin bool) map[string]any {
 		res["rel/health"] = map[string]any{"href": "/v2/health",
 			"hints": map[string]any{"allow": []string{"GET"}, "formats": map[string]any{"application/json": map[string]any{}}}}
 	}
+	if pools {
+		// Zaqar lists these in admin mode even when pooling is off and
+		// they answer 404; we list them only when they are served.
+		addPoolRels(res)
+	}
 	return map[string]any{"resources": res}
 }
 
@@ -91,7 +96,7 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "max-age=86400")
 	w.Header().Set("Content-Type", "application/json-home")
 	w.WriteHeader(http.StatusOK)
-	writeBody(w, homeDoc(h.admin))
+	writeBody(w, homeDoc(h.admin, h.pools))
 }
 
 // ping answers 204 when storage is reachable, 503 with no body otherwise.

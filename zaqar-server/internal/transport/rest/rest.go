@@ -30,6 +30,8 @@ import (
 type Options struct {
 	Logger    *slog.Logger
 	AdminMode bool
+	// Pooling serves the pools and flavors API (with AdminMode, as Zaqar).
+	Pooling bool
 	// Policy decides every route's rule; nil means Zaqar's defaults.
 	Policy *policy.Enforcer
 	// Authenticate, when set, guards every request except GET / and those a
@@ -44,6 +46,7 @@ type handler struct {
 	limits zaqar.Limits
 	log    *slog.Logger
 	admin  bool
+	pools  bool
 	policy *policy.Enforcer
 	auth   func(http.Handler) http.Handler
 }
@@ -54,7 +57,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, policy: opts.Policy, auth: opts.Authenticate}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate}
 	if h.policy == nil {
 		h.policy, _ = policy.New(policy.Defaults())
 	}
@@ -85,6 +88,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 		r.With(h.allow("ping:get")).Head("/v2/ping", h.pingHead)
 		r.With(h.allow("health:get")).Get("/v2/health", h.health)
 		r.With(h.allow("queues:get_all")).Get("/v2/queues", h.listQueues)
+		if h.pools {
+			h.poolRoutes(r)
+		}
 		// Flat routes (no subrouter) so the 405 handler can match every method.
 		r.Group(func(r chi.Router) {
 			r.Use(h.queueName)
