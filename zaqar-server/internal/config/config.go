@@ -39,7 +39,11 @@ type Config struct {
 
 	Transport       string // wsgi
 	MessageStore    string // embedded (default), memory, redis; later mongodb
-	ManagementStore string
+	ManagementStore string // with pooling: where the pool catalog lives
+
+	// VirtualPool is [pooling:catalog] enable_virtual_pool: with pooling,
+	// the message store keeps serving queues that are in no pool.
+	VirtualPool bool
 
 	WSGI      Listen
 	WebSocket WebSocket
@@ -345,8 +349,8 @@ func sections() map[string]map[string]option {
 			"min_length_client_id":             integer(func(c *Config) *int { return &limits(c).MinLengthClientID }),
 			"max_length_client_id":             integer(func(c *Config) *int { return &limits(c).MaxLengthClientID }),
 			"message_delete_with_claim_id":     boolean(func(c *Config) *bool { return &limits(c).MessageDeleteWithClaimID }),
-			"max_flavors_per_page":             ignored,
-			"max_pools_per_page":               ignored,
+			"max_flavors_per_page":             integer(func(c *Config) *int { return &limits(c).MaxFlavorsPerPage }),
+			"max_pools_per_page":               integer(func(c *Config) *int { return &limits(c).MaxPoolsPerPage }),
 			"max_topics_per_page":              ignored,
 			"message_encryption_algorithms":    str(func(c *Config) *string { return &c.EncryptionAlgorithm }),
 			"message_encryption_key":           str(func(c *Config) *string { return &c.EncryptionKey }),
@@ -377,6 +381,9 @@ func sections() map[string]map[string]option {
 			"unsubscribe_confirmation_email_template":  dict(func(c *Config) *map[string]string { return &c.Notification.UnsubscribeTemplate }),
 			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
 			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
+		},
+		"pooling:catalog": {
+			"enable_virtual_pool": boolean(func(c *Config) *bool { return &c.VirtualPool }),
 		},
 		"keystone_authtoken": keystoneOptions(func(c *Config) *Keystone { return &c.Keystone }),
 		"trustee":            keystoneOptions(func(c *Config) *Keystone { return &c.Trustee }),
@@ -502,6 +509,10 @@ func (c Config) Validate() error {
 	if !contains(supportedStores, c.MessageStore) {
 		return bad("drivers", "message_store", "must be one of %s, not %q", strings.Join(supportedStores, ", "), c.MessageStore)
 	}
+	if c.Pooling && !contains(catalogStores, c.ManagementStore) {
+		return bad("drivers", "management_store", "with pooling it holds the pool catalog and must be one of %s, not %q",
+			strings.Join(catalogStores, ", "), c.ManagementStore)
+	}
 	if c.WSGI.Port < 0 || c.WSGI.Port > 65535 {
 		return bad("drivers:transport:wsgi", "port", "out of range: %d", c.WSGI.Port)
 	}
@@ -518,7 +529,8 @@ func (c Config) Validate() error {
 		key string
 		v   int
 	}{{"max_queues_per_page", l.MaxQueuesPerPage}, {"max_messages_per_page", l.MaxMessagesPerPage},
-		{"max_subscriptions_per_page", l.MaxSubscriptionsPerPage}, {"max_messages_per_claim_or_pop", l.MaxMessagesPerClaimOrPop}} {
+		{"max_subscriptions_per_page", l.MaxSubscriptionsPerPage}, {"max_messages_per_claim_or_pop", l.MaxMessagesPerClaimOrPop},
+		{"max_pools_per_page", l.MaxPoolsPerPage}, {"max_flavors_per_page", l.MaxFlavorsPerPage}} {
 		if p.v < 1 {
 			return bad("transport", p.key, "must be at least 1")
 		}
@@ -553,6 +565,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// catalogStores can keep the pool catalog ([drivers] management_store).
+var catalogStores = []string{"embedded", "memory"}
 
 var supportedStores = func() []string {
 	s := []string{"embedded", "memory", "redis"}
