@@ -28,8 +28,12 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
 )
 
-// OpenStore opens the message store the configuration names.
+// OpenStore opens the message store the configuration names, or with
+// [DEFAULT] pooling the pooled store (see openPooled).
 func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	if cfg.Pooling {
+		return openPooled(ctx, cfg)
+	}
 	switch cfg.MessageStore {
 	case "memory":
 		return memory.New(), nil
@@ -158,7 +162,7 @@ func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Va
 	if err != nil {
 		return nil, err
 	}
-	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Policy: pol}
+	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol}
 	if validator != nil {
 		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{})
 	}

@@ -1,0 +1,107 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/pooled"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
+)
+
+// openPooled opens the store of [DEFAULT] pooling = true: the management
+// store ([drivers] management_store) keeps the pool catalog and the pools
+// hold the queues. With [pooling:catalog] enable_virtual_pool the message
+// store also serves the queues that are in no pool (Zaqar's virtual pool);
+// when both name the same driver they are one store.
+func openPooled(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	mc := cfg
+	mc.Pooling, mc.MessageStore = false, cfg.ManagementStore
+	mgmt, err := OpenStore(ctx, mc)
+	if err != nil {
+		return nil, fmt.Errorf("[drivers] management_store: %w", err)
+	}
+	opts := pooled.Options{Open: openPool, Capabilities: poolCapabilities}
+	if cfg.VirtualPool {
+		opts.Default = mgmt
+		if cfg.MessageStore != cfg.ManagementStore {
+			dc := cfg
+			dc.Pooling = false
+			if opts.Default, err = OpenStore(ctx, dc); err != nil {
+				mgmt.Close()
+				return nil, err
+			}
+		}
+	}
+	s, err := pooled.New(mgmt, opts)
+	if err != nil {
+		mgmt.Close()
+		if opts.Default != nil && opts.Default != mgmt {
+			opts.Default.Close()
+		}
+		return nil, fmt.Errorf("[drivers] management_store: %w", err)
+	}
+	return s, nil
+}
+
+// poolDriver names the driver of a pool URI: memory://, redis:// (and the
+// other Redis forms), or an embedded store's file as file:///path or a
+// plain path.
+func poolDriver(uri string) (driver, path string, err error) {
+	if strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, ".") {
+		return "embedded", uri, nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", "", err
+	}
+	switch u.Scheme {
+	case "memory":
+		return "memory", "", nil
+	case "file":
+		if u.Path == "" {
+			return "", "", fmt.Errorf("%s names no file", uri)
+		}
+		return "embedded", u.Path, nil
+	case "redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+		return "redis", "", nil
+	}
+	return "", "", fmt.Errorf("no storage driver for %q URIs", u.Scheme)
+}
+
+// openPool opens the store a pool URI names. Each memory:// pool is a
+// store of its own in this process.
+func openPool(ctx context.Context, uri string, _ map[string]any) (storage.Store, error) {
+	driver, path, err := poolDriver(uri)
+	if err != nil {
+		return nil, err
+	}
+	switch driver {
+	case "memory":
+		return memory.New(), nil
+	case "embedded":
+		return embedded.Open(ctx, path)
+	}
+	return redis.Open(ctx, uri)
+}
+
+// poolCapabilities are what each driver offers, with Zaqar's names
+// (zaqar/storage/base.py Capabilities; its Redis driver lists the same as
+// ours). A flavor's pools must offer the same.
+func poolCapabilities(uri string) []string {
+	driver, _, err := poolDriver(uri)
+	if err != nil {
+		return nil
+	}
+	switch driver {
+	case "embedded":
+		return []string{"FIFO", "CLAIMS", "DURABILITY", "AOD"}
+	default: // memory, redis
+		return []string{"FIFO", "CLAIMS", "AOD", "HIGH_THROUGHPUT"}
+	}
+}
