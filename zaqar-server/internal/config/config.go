@@ -567,7 +567,7 @@ func (c Config) Validate() error {
 }
 
 // catalogStores can keep the pool catalog ([drivers] management_store).
-var catalogStores = []string{"embedded", "memory"}
+var catalogStores = []string{"embedded", "memory", "redis"}
 
 var supportedStores = func() []string {
 	s := []string{"embedded", "memory", "redis"}

@@ -33,7 +33,7 @@ max_flavors_per_page = 7
 	}
 
 	for _, tc := range []struct{ name, conf, want string }{
-		{"catalog store", "[DEFAULT]\npooling = true\n[drivers]\nmanagement_store = redis\n", `[drivers]: option "management_store"`},
+		{"catalog store", "[DEFAULT]\npooling = true\n[drivers]\nmanagement_store = sqlalchemy\n", `[drivers]: option "management_store"`},
 		{"unknown option", "[pooling:catalog]\nenable_virtual_pools = true\n", `[pooling:catalog]: unknown option "enable_virtual_pools"`},
 		{"page size", "[transport]\nmax_pools_per_page = 0\n", `option "max_pools_per_page": must be at least 1`},
 	} {
