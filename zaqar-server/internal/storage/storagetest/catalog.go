@@ -36,7 +36,18 @@ func RunCatalog(t *testing.T, newCatalog func(t *testing.T) storage.CatalogStore
 			if s == nil {
 				t.Fatal("newCatalog returned nil")
 			}
-			c.fn(&catalogEnv{t: t, ctx: t.Context(), s: s, prefix: newProject() + "-"})
+			e := &catalogEnv{t: t, ctx: t.Context(), s: s, prefix: newProject() + "-"}
+			// Pools are global: leave none behind on a shared server.
+			t.Cleanup(func() {
+				ctx := context.Background()
+				ps, _ := s.Pools().List(ctx, e.prefix, 0)
+				for _, p := range ps {
+					if strings.HasPrefix(p.Name, e.prefix) {
+						s.Pools().Delete(ctx, p.Name)
+					}
+				}
+			})
+			c.fn(e)
 		})
 	}
 }
