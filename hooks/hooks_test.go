@@ -9,6 +9,7 @@ import (
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 )
 
 func TestParseReasons(t *testing.T) {
@@ -77,10 +78,10 @@ func summary(hs []hooks.Hook) string {
 }
 
 func TestPendingIn(t *testing.T) {
-	trace := loadCapture(t, "heat-hook-trace.json")
-	nested := loadCapture(t, "heat-hook-nested.json")
-	upd := loadCapture(t, "heat-hook-update-delete.json")
-	updEvents := upd.events(t, "events")
+	trace := hookstest.LoadCapture(t, "testdata", "heat-hook-trace.json")
+	nested := hookstest.LoadCapture(t, "testdata", "heat-hook-nested.json")
+	upd := hookstest.LoadCapture(t, "testdata", "heat-hook-update-delete.json")
+	updEvents := upd.Events(t, "events")
 	upTo := func(reason string, nth int) int {
 		for i, e := range updEvents {
 			if e.ResourceStatusReason == reason {
@@ -98,15 +99,15 @@ func TestPendingIn(t *testing.T) {
 		got  []hooks.Hook
 		want string
 	}{
-		{"three paused in create, post-create too", hookDemo, hooks.PendingIn(hookDemo, trace.events(t, "paused: events")),
+		{"three paused in create, post-create too", hookDemo, hooks.PendingIn(hookDemo, trace.Events(t, "paused: events")),
 			"post-create CREATE hook-demo post_res post_res root=hook-demo status=CREATE_COMPLETE\n" +
 				"pre-create CREATE hook-demo db_hooked db_hooked root=hook-demo status=INIT_COMPLETE\n" +
 				"pre-create CREATE hook-demo app_hooked app_hooked root=hook-demo status=INIT_COMPLETE"},
-		{"delete: only events after the last Stack ... started", hookDemo, hooks.PendingIn(hookDemo, trace.events(t, "delete paused: events")),
+		{"delete: only events after the last Stack ... started", hookDemo, hooks.PendingIn(hookDemo, trace.Events(t, "delete paused: events")),
 			"pre-delete DELETE hook-demo post_res post_res root=hook-demo status=CREATE_COMPLETE"},
-		{"nested", nestedDemo, hooks.PendingIn(nestedDemo, nested.events(t, "paused: events nested_depth=2")),
+		{"nested", nestedDemo, hooks.PendingIn(nestedDemo, nested.Events(t, "paused: events nested_depth=2")),
 			"pre-create CREATE nested-demo-child-2e7ggwwe4rl4 inner_a child/inner_a root=nested-demo status=INIT_COMPLETE"},
-		{"nested, cleared", nestedDemo, hooks.PendingIn(nestedDemo, nested.events(t, "final events nested_depth=2")), ""},
+		{"nested, cleared", nestedDemo, hooks.PendingIn(nestedDemo, nested.Events(t, "final events nested_depth=2")), ""},
 		{"pre-update", extraDemo, hooks.PendingIn(extraDemo, updEvents[:upTo("UPDATE paused until Hook pre-update is cleared", 1)]),
 			"pre-update UPDATE extra-demo upd upd root=extra-demo status=CREATE_COMPLETE"},
 		{"pre-update cleared", extraDemo, hooks.PendingIn(extraDemo, updEvents[:upTo("Hook pre-update is cleared", 1)]), ""},
@@ -127,45 +128,40 @@ func TestPendingIn(t *testing.T) {
 	if len(pd) != 1 || pd[0].Clearable() {
 		t.Errorf("post-delete hook %+v: Clearable() should be false", pd)
 	}
-	nd := hooks.PendingIn(nestedDemo, nested.events(t, "paused: events nested_depth=2"))
+	nd := hooks.PendingIn(nestedDemo, nested.Events(t, "paused: events nested_depth=2"))
 	if nd[0].Stack != childStack || nd[0].EventID != "d52b1b48-8299-4f65-a0df-f7a8e862dd72" || nd[0].EventTime.Format("15:04:05") != "21:14:56" {
 		t.Errorf("nested hook %+v", nd[0])
 	}
 }
 
 // hookDemoHeat is the fake Heat of heat-hook-trace.json while paused.
-func hookDemoHeat(t *testing.T, step string) (*fakeHeat, *hooks.Heat) {
+func hookDemoHeat(t *testing.T, step string) (*hookstest.Heat, *hooks.Heat) {
 	t.Helper()
-	c := loadCapture(t, "heat-hook-trace.json")
-	_, list := c.response(t, "paused: resource list")
+	c := hookstest.LoadCapture(t, "testdata", "heat-hook-trace.json")
+	_, list := c.Response(t, "paused: resource list")
 	var rs struct {
 		Resources []json.RawMessage `json:"resources"`
 	}
 	if err := json.Unmarshal(list, &rs); err != nil {
 		t.Fatal(err)
 	}
-	f, client := newFakeHeat(t, &fakeStack{Name: hookDemo.Name, ID: hookDemo.ID, Status: "CREATE_IN_PROGRESS",
-		Events: c.rawEvents(t, step), Resources: rs.Resources})
+	f, client := hookstest.NewHeat(t, &hookstest.Stack{Name: hookDemo.Name, ID: hookDemo.ID, Status: "CREATE_IN_PROGRESS",
+		Events: c.RawEvents(t, step), Resources: rs.Resources})
 	return f, &hooks.Heat{Client: client}
 }
 
 // nestedHeat is the fake Heat of heat-hook-nested.json while paused.
-func nestedHeat(t *testing.T) (*fakeHeat, *hooks.Heat, capture) {
+func nestedHeat(t *testing.T) (*hookstest.Heat, *hooks.Heat, hookstest.Capture) {
 	t.Helper()
-	c := loadCapture(t, "heat-hook-nested.json")
-	var child json.RawMessage
-	for _, s := range c.Trace {
-		if s.Step == "resource child" {
-			child = s.Resource
-		}
-	}
-	evs := c.rawEvents(t, "paused: events nested_depth=2")
+	c := hookstest.LoadCapture(t, "testdata", "heat-hook-nested.json")
+	child := c.Resource(t, "resource child")
+	evs := c.RawEvents(t, "paused: events nested_depth=2")
 	top := json.RawMessage(`{"resource_name": "top", "physical_resource_id": "705e9b0c-8275-4245-8455-c6587eb96b0b", "resource_status": "CREATE_COMPLETE", "resource_type": "OS::Heat::None"}`)
 	innerA := json.RawMessage(`{"resource_name": "inner_a", "physical_resource_id": "", "resource_status": "INIT_COMPLETE", "resource_type": "OS::Heat::None"}`)
 	innerB := json.RawMessage(`{"resource_name": "inner_b", "physical_resource_id": "e90543ba-3c3e-41ef-ac5f-c50b66116fd4", "resource_status": "CREATE_COMPLETE", "resource_type": "OS::Heat::None"}`)
-	f, client := newFakeHeat(t,
-		&fakeStack{Name: nestedDemo.Name, ID: nestedDemo.ID, Status: "CREATE_IN_PROGRESS", Events: evs, Resources: []json.RawMessage{child, top}},
-		&fakeStack{Name: childStack.Name, ID: childStack.ID, Status: "CREATE_IN_PROGRESS", Parent: nestedDemo.ID, Events: evs,
+	f, client := hookstest.NewHeat(t,
+		&hookstest.Stack{Name: nestedDemo.Name, ID: nestedDemo.ID, Status: "CREATE_IN_PROGRESS", Events: evs, Resources: []json.RawMessage{child, top}},
+		&hookstest.Stack{Name: childStack.Name, ID: childStack.ID, Status: "CREATE_IN_PROGRESS", Parent: nestedDemo.ID, Events: evs,
 			Resources: []json.RawMessage{innerA, innerB}})
 	return f, &hooks.Heat{Client: client, NestedDepth: 2}, c
 }
@@ -181,7 +177,7 @@ func TestPoll(t *testing.T) {
 			t.Errorf("Poll(%s) = %+v, %d hooks", name, st, len(hs))
 		}
 	}
-	f.setStatus("hook-demo", "CREATE_COMPLETE")
+	f.SetStatus("hook-demo", "CREATE_COMPLETE")
 	if _, hs, err := heat.Poll(t.Context(), "hook-demo"); err != nil || len(hs) != 0 {
 		t.Errorf("Poll of a complete stack = %d hooks, %v", len(hs), err)
 	}
@@ -247,7 +243,7 @@ func TestResolveNested(t *testing.T) {
 
 func TestResolveTopLevel(t *testing.T) {
 	_, heat := hookDemoHeat(t, "paused: events")
-	msgs := loadCapture(t, "heat-hook-messages.json").Messages
+	msgs := hookstest.LoadCapture(t, "testdata", "heat-hook-messages.json").Messages
 	h, err := heat.Resolve(t.Context(), sinkEvent(t, msgs, "app_hooked"))
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +254,7 @@ func TestResolveTopLevel(t *testing.T) {
 }
 
 func TestPending(t *testing.T) {
-	msgs := loadCapture(t, "heat-hook-messages.json").Messages
+	msgs := hookstest.LoadCapture(t, "testdata", "heat-hook-messages.json").Messages
 	for _, tc := range []struct {
 		name, step, status, resource string
 		want                         bool
@@ -270,7 +266,7 @@ func TestPending(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, heat := hookDemoHeat(t, tc.step)
-			f.setStatus("hook-demo", tc.status)
+			f.SetStatus("hook-demo", tc.status)
 			h, err := heat.Resolve(t.Context(), sinkEvent(t, msgs, tc.resource))
 			if err != nil {
 				t.Fatal(err)
@@ -284,16 +280,16 @@ func TestPending(t *testing.T) {
 }
 
 func TestClear(t *testing.T) {
-	trace := loadCapture(t, "heat-hook-trace.json")
-	nested := loadCapture(t, "heat-hook-nested.json")
-	upd := loadCapture(t, "heat-hook-update-delete.json")
-	answer := func(c capture, step string) func(signal) (int, string) {
-		status, body := c.response(t, step)
-		return func(signal) (int, string) { return status, string(body) }
+	trace := hookstest.LoadCapture(t, "testdata", "heat-hook-trace.json")
+	nested := hookstest.LoadCapture(t, "testdata", "heat-hook-nested.json")
+	upd := hookstest.LoadCapture(t, "testdata", "heat-hook-update-delete.json")
+	answer := func(c hookstest.Capture, step string) func(hookstest.Signal) (int, string) {
+		status, body := c.Response(t, step)
+		return func(hookstest.Signal) (int, string) { return status, string(body) }
 	}
 	for _, tc := range []struct {
 		name    string
-		answer  func(signal) (int, string)
+		answer  func(hookstest.Signal) (int, string)
 		hook    string
 		want    hooks.Cleared
 		wantErr error
@@ -307,7 +303,7 @@ func TestClear(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, heat := hookDemoHeat(t, "paused: events")
-			f.Signal = tc.answer
+			f.Answer = tc.answer
 			got, err := heat.Clear(t.Context(), hooks.Hook{Type: tc.hook, Stack: hookDemo, Resource: "app_hooked"})
 			switch {
 			case tc.wantErr == nil && err != nil:
@@ -320,9 +316,9 @@ func TestClear(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("Clear = %v, want %v", got, tc.want)
 			}
-			sg, _ := f.sent()
-			want := signal{"hook-demo", "app_hooked", `{"unset_hook":"` + tc.hook + `"}`}
-			if len(sg) != 1 || sg[0] != want {
+			sg, _ := f.Sent()
+			want := hookstest.Signal{Stack: "hook-demo", Resource: "app_hooked", Body: `{"unset_hook":"` + tc.hook + `"}`}
+			if len(sg) != 1 || sg[0].Stack != want.Stack || sg[0].Resource != want.Resource || sg[0].Body != want.Body {
 				t.Errorf("signals %+v, want %+v", sg, want)
 			}
 		})
@@ -338,8 +334,8 @@ func TestClearNestedSignalsTheNestedStack(t *testing.T) {
 	if got, err := heat.Clear(t.Context(), h); err != nil || got != hooks.ClearedNow {
 		t.Fatalf("Clear = %v, %v", got, err)
 	}
-	sg, _ := f.sent()
-	if want := (signal{childStack.Name, "inner_a", `{"unset_hook":"pre-create"}`}); len(sg) != 1 || sg[0] != want {
+	sg, _ := f.Sent()
+	if want := (hookstest.Signal{Stack: childStack.Name, Resource: "inner_a", Body: `{"unset_hook":"pre-create"}`, Status: 200}); len(sg) != 1 || sg[0] != want {
 		t.Errorf("signals %+v, want %+v", sg, want)
 	}
 }
@@ -360,12 +356,12 @@ func TestFail(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.status, tc.rollback), func(t *testing.T) {
 			f, heat := hookDemoHeat(t, "paused: events")
-			f.setStatus("hook-demo", tc.status)
+			f.SetStatus("hook-demo", tc.status)
 			err := heat.Fail(t.Context(), hooks.Hook{Type: "pre-create", Stack: hookDemo, Root: hookDemo, Resource: "app_hooked"}, tc.rollback)
 			if !errors.Is(err, tc.wantErr) {
 				t.Errorf("Fail: %v, want %v", err, tc.wantErr)
 			}
-			_, acts := f.sent()
+			_, acts := f.Sent()
 			if got := strings.Join(acts, ";"); got != tc.want {
 				t.Errorf("actions %q, want %q", got, tc.want)
 			}
