@@ -1,0 +1,448 @@
+package watch_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/hooks/internal/hookstest"
+	"github.com/zaqar-go/suite/hooks/watch"
+)
+
+func TestMain(m *testing.M) { hookstest.Main(m) }
+
+const testdata = "../testdata"
+
+var (
+	hookDemo   = hooks.Stack{Name: "hook-demo", ID: "a954ebc4-28fa-4f40-9438-c42f8d66b93d"}
+	nestedDemo = hooks.Stack{Name: "nested-demo", ID: "73c2895f-d426-455d-bf63-e692e1c030ac"}
+	childStack = hooks.Stack{Name: "nested-demo-child-2e7ggwwe4rl4", ID: "1e678c0b-9826-4fbe-95b6-3670884ac0d1"}
+)
+
+// tlog writes the watcher's log to the test's.
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func logger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// hookDemo serves heat-hook-trace.json's stack while its three hooks are
+// pending (app_hooked and db_hooked pre-create, post_res post-create).
+func hookDemoHeat(t *testing.T) (*hookstest.Heat, *gophercloud.ServiceClient) {
+	c := hookstest.LoadCapture(t, testdata, "heat-hook-trace.json")
+	_, list := c.Response(t, "paused: resource list")
+	var rs struct {
+		Resources []json.RawMessage `json:"resources"`
+	}
+	json.Unmarshal(list, &rs)
+	return hookstest.NewHeat(t, &hookstest.Stack{Name: hookDemo.Name, ID: hookDemo.ID, Status: "CREATE_IN_PROGRESS",
+		Events: fresh(c.RawEvents(t, "paused: events")), Resources: rs.Resources})
+}
+
+// fresh dates events now: timeouts count from the pause.
+func fresh(evs []json.RawMessage) []json.RawMessage {
+	var out []json.RawMessage
+	for _, raw := range evs {
+		var e map[string]any
+		json.Unmarshal(raw, &e)
+		e["event_time"] = time.Now().UTC().Format(time.RFC3339)
+		b, _ := json.Marshal(e)
+		out = append(out, b)
+	}
+	return out
+}
+
+// sinkMessages returns the hook events Heat's sink posted for hook-demo's
+// create (post_res, db_hooked, app_hooked), timestamped now (timeouts
+// count from the pause).
+func sinkMessages(t *testing.T) []heatsink.Event {
+	var out []heatsink.Event
+	for _, m := range hookstest.LoadCapture(t, testdata, "heat-hook-messages.json").Messages {
+		ev, err := heatsink.Decode(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if action, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); ok && action == "CREATE" {
+			ev.Timestamp = time.Now().UTC().Format(heatsink.TimestampFormat)
+			out = append(out, ev)
+		}
+	}
+	if len(out) != 3 {
+		t.Fatalf("%d hook events in the capture, want 3", len(out))
+	}
+	return out
+}
+
+type env struct {
+	t     *testing.T
+	fake  *hookstest.Heat
+	heat  *hooks.Heat
+	zaqar *gophercloud.ServiceClient
+	url   string
+	proj  string
+}
+
+func newEnv(t *testing.T, fake *hookstest.Heat, client *gophercloud.ServiceClient) *env {
+	url := hookstest.StartZaqar(t, "")
+	proj := "p-" + uuid.NewString()[:8]
+	return &env{t: t, fake: fake, heat: &hooks.Heat{Client: client}, zaqar: cloud.NoAuth(url, proj), url: url, proj: proj}
+}
+
+// post posts bodies to queue.
+func (e *env) post(queue string, bodies ...any) {
+	e.t.Helper()
+	var msgs []map[string]any
+	for _, b := range bodies {
+		msgs = append(msgs, map[string]any{"ttl": 600, "body": b})
+	}
+	_, err := e.zaqar.Post(e.t.Context(), e.zaqar.ServiceURL("v2", "queues", queue, "messages"), map[string]any{"messages": msgs}, nil,
+		&gophercloud.RequestOpts{OkCodes: []int{201}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// bodies lists a queue's message bodies, claimed ones too.
+func (e *env) bodies(queue string) []json.RawMessage {
+	e.t.Helper()
+	var page struct {
+		Messages []struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"messages"`
+	}
+	_, err := e.zaqar.Get(e.t.Context(), e.zaqar.ServiceURL("v2", "queues", queue, "messages")+"?echo=true&include_claimed=true&limit=20",
+		&page, &gophercloud.RequestOpts{OkCodes: []int{200, 204}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []json.RawMessage
+	for _, m := range page.Messages {
+		out = append(out, m.Body)
+	}
+	return out
+}
+
+// ledger returns "resource decision action" per ledger record, sorted.
+func (e *env) ledger(queue string) []string {
+	var out []string
+	for _, b := range e.bodies(queue) {
+		var o watch.Outcome
+		if err := json.Unmarshal(b, &o); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, o.Hook.Resource+" "+o.Decision+" "+o.Action)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// run starts a Watcher for cfg until the test ends.
+func (e *env) run(cfg string) *watch.Watcher {
+	e.t.Helper()
+	c, err := watch.ParseConfig("hooks.yml", []byte(cfg))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// Each watcher process has its own Client-ID.
+	w, err := watch.New(c, e.heat, cloud.NoAuth(e.url, e.proj), logger(e.t))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+	return w
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not after 20s: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func signalSummary(sg []hookstest.Signal) string {
+	var out []string
+	for _, s := range sg {
+		out = append(out, fmt.Sprintf("%s/%s %s %d", s.Stack, s.Resource, s.Body, s.Status))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
+}
+
+const base = `queue: hook-events
+workers: 3
+claim: {poll: 150ms}
+recheck: 200ms
+`
+
+func TestWaitersClear(t *testing.T) {
+	fake, client := hookDemoHeat(t)
+	e := newEnv(t, fake, client)
+	var calls sync.Map
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := calls.LoadOrStore(r.URL.Path, new(int))
+		*n.(*int)++
+	}))
+	defer hook.Close()
+	e.run(base + fmt.Sprintf(`rules:
+  - name: approve app
+    match: {resource: app_hooked}
+    approval: {queue: "approve-{stack}", interval: 100ms}
+  - name: post-create webhook
+    match: {hook: post-*}
+    webhook: {url: "%s/{stack}/{resource}"}
+  - name: db command
+    match: {resource: "db_*", resource_type: "OS::Heat::None"}
+    command: {run: [sh, -c, 'test "$HOOK_RESOURCE" = db_hooked']}
+`, hook.URL))
+	for _, ev := range sinkMessages(t) {
+		e.post("hook-events", ev)
+	}
+	e.post("hook-events", map[string]any{"not": "a Heat event"}) // left for the dead-letter queue
+	eventually(t, "webhook and command clear", func() bool { return len(fake.Cleared()) == 2 && len(e.ledger("hook-events-ledger")) == 2 })
+	if got := e.ledger("hook-events-ledger"); strings.Join(got, ",") != "db_hooked approved cleared,post_res approved cleared" {
+		t.Errorf("ledger %v", got)
+	}
+	e.post("approve-hook-demo", map[string]any{"approve": true, "resource": "app_hooked"})
+	eventually(t, "approval clears", func() bool { return len(fake.Cleared()) == 3 })
+	want := `hook-demo/app_hooked {"unset_hook":"pre-create"} 200; hook-demo/db_hooked {"unset_hook":"pre-create"} 200; hook-demo/post_res {"unset_hook":"post-create"} 200`
+	sg, acts := fake.Sent()
+	if got := signalSummary(sg); got != want || len(acts) != 0 {
+		t.Errorf("signals %s, actions %v; want %s", got, acts, want)
+	}
+	eventually(t, "ledger", func() bool { return len(e.ledger("hook-events-ledger")) == 3 })
+	if left := e.bodies("approve-hook-demo"); len(left) != 0 {
+		t.Errorf("approval queue still holds %s", left)
+	}
+	eventually(t, "hook events deleted", func() bool { return len(e.bodies("hook-events")) == 1 })
+	if n, _ := calls.Load("/hook-demo/post_res"); n == nil || *n.(*int) != 1 {
+		t.Errorf("webhook calls %v", n)
+	}
+}
+
+func TestReject(t *testing.T) {
+	for _, tc := range []struct {
+		policy  string
+		actions string
+		status  string
+		ledger  string
+	}{
+		{"fail", `hook-demo {"cancel_without_rollback":null}`, "CREATE_FAILED", "app_hooked rejected failed"},
+		{"rollback", `hook-demo {"cancel_without_rollback":null}`, "CREATE_FAILED", "app_hooked rejected failed"},
+		{"leave", "", "CREATE_IN_PROGRESS", "app_hooked rejected left"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			fake, client := hookDemoHeat(t)
+			e := newEnv(t, fake, client)
+			e.run(base + `poll: {stacks: [hook-*], interval: 100ms}
+rules:
+  - match: {resource: app_hooked}
+    approval: {queue: approvals, interval: 50ms}
+    on_reject: ` + tc.policy + `
+  - match: {resource: nothing}
+    deadline: {after: 1s}
+`)
+			// No sink: the poller finds the hooks; the other two match no
+			// rule and are left paused.
+			e.post("approvals", map[string]any{"approve": false, "reason": "not today", "stack": "hook-demo", "hook": "pre-create"})
+			eventually(t, "rejection settled", func() bool { return len(e.ledger("hook-events-ledger")) == 3 })
+			got := e.ledger("hook-events-ledger")
+			want := []string{tc.ledger, "db_hooked unmatched left", "post_res unmatched left"}
+			sort.Strings(want)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("ledger %v, want %v", got, want)
+			}
+			sg, acts := fake.Sent()
+			if len(sg) != 0 || strings.Join(acts, ";") != tc.actions || fake.Status("hook-demo") != tc.status {
+				t.Errorf("signals %v, actions %v, status %s", sg, acts, fake.Status("hook-demo"))
+			}
+			// The poller keeps looking: the hooks left paused are in the
+			// ledger and are not posted again.
+			time.Sleep(300 * time.Millisecond)
+			if n := len(e.ledger("hook-events-ledger")); n != 3 || len(e.bodies("hook-events")) != 0 {
+				t.Errorf("after more polls: %d ledger records, %d queued events", n, len(e.bodies("hook-events")))
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		policy, signals, actions, ledger string
+	}{
+		{"clear", `hook-demo/app_hooked {"unset_hook":"pre-create"} 200`, "", "app_hooked timeout cleared"},
+		{"fail", "", `hook-demo {"cancel_without_rollback":null}`, "app_hooked timeout failed"},
+		{"leave", "", "", "app_hooked timeout left"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			fake, client := hookDemoHeat(t)
+			e := newEnv(t, fake, client)
+			e.run(base + `rules:
+  - match: {resource: app_hooked}
+    approval: {queue: approvals}
+    timeout: 300ms
+    on_timeout: ` + tc.policy + "\n")
+			e.post("hook-events", sinkMessages(t)[2] /* app_hooked */) // app_hooked
+			eventually(t, "timeout", func() bool { return len(e.ledger("hook-events-ledger")) == 1 })
+			sg, acts := fake.Sent()
+			if signalSummary(sg) != tc.signals || strings.Join(acts, ";") != tc.actions || e.ledger("hook-events-ledger")[0] != tc.ledger {
+				t.Errorf("signals %s, actions %v, ledger %v", signalSummary(sg), acts, e.ledger("hook-events-ledger"))
+			}
+		})
+	}
+}
+
+// A hook cleared by someone else stops its waiter; the approval posted
+// afterwards stays for whoever wants it.
+func TestClearedElsewhere(t *testing.T) {
+	fake, client := hookDemoHeat(t)
+	e := newEnv(t, fake, client)
+	e.run(base + `rules:
+  - approval: {queue: approvals, interval: 50ms}
+`)
+	ev := sinkMessages(t)[2] /* app_hooked */
+	e.post("hook-events", ev)
+	eventually(t, "waiting", func() bool { return len(e.bodies("hook-events")) == 1 })
+	time.Sleep(300 * time.Millisecond) // let the watcher start waiting
+	if c, err := e.heat.ClearResource(t.Context(), hookDemo, "app_hooked", "pre-create"); err != nil || c != hooks.ClearedNow {
+		t.Fatalf("clear by hand: %v, %v", c, err)
+	}
+	eventually(t, "gone", func() bool { return len(e.ledger("hook-events-ledger")) == 1 })
+	if got := e.ledger("hook-events-ledger")[0]; got != "app_hooked gone left" {
+		t.Errorf("ledger %s", got)
+	}
+	e.post("approvals", map[string]any{"approve": true})
+	if sg := fake.Cleared(); len(sg) != 1 {
+		t.Errorf("clears %v, want only the one by hand", sg)
+	}
+}
+
+// Two watcher processes, every hook event twice in the queue (from a sink
+// and from a poller) and both polling: each hook is decided and cleared
+// once.
+func TestTwoWatchersActOnce(t *testing.T) {
+	fake, client := hookDemoHeat(t)
+	e := newEnv(t, fake, client)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path]++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	cfg := base + `poll: {stacks: [hook-demo], interval: 100ms}
+rules:
+  - webhook: {url: "` + hook.URL + `/{resource}/{hook}"}
+`
+	evs := sinkMessages(t)
+	for _, ev := range evs {
+		e.post("hook-events", ev, ev)
+	}
+	e.run(cfg)
+	e.run(cfg)
+	eventually(t, "three clears", func() bool { return len(e.ledger("hook-events-ledger")) >= 3 && len(e.bodies("hook-events")) == 0 })
+	time.Sleep(500 * time.Millisecond) // more polls and claims: nothing more happens
+	sg, _ := fake.Sent()
+	want := `hook-demo/app_hooked {"unset_hook":"pre-create"} 200; hook-demo/db_hooked {"unset_hook":"pre-create"} 200; hook-demo/post_res {"unset_hook":"post-create"} 200`
+	if got := signalSummary(sg); got != want {
+		t.Errorf("signals %s, want %s", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 3 || calls["/app_hooked/pre-create"] != 1 || calls["/db_hooked/pre-create"] != 1 || calls["/post_res/post-create"] != 1 {
+		t.Errorf("webhook calls %v, want one per hook", calls)
+	}
+	if got := e.ledger("hook-events-ledger"); len(got) != 3 {
+		t.Errorf("ledger %v", got)
+	}
+}
+
+func TestNested(t *testing.T) {
+	c := hookstest.LoadCapture(t, testdata, "heat-hook-nested.json")
+	evs := c.RawEvents(t, "paused: events nested_depth=2")
+	top := json.RawMessage(`{"resource_name": "top", "physical_resource_id": "705e9b0c-8275-4245-8455-c6587eb96b0b"}`)
+	fake, client := hookstest.NewHeat(t,
+		&hookstest.Stack{Name: nestedDemo.Name, ID: nestedDemo.ID, Status: "CREATE_IN_PROGRESS", Events: evs,
+			Resources: []json.RawMessage{c.Resource(t, "resource child"), top}},
+		&hookstest.Stack{Name: childStack.Name, ID: childStack.ID, Status: "CREATE_IN_PROGRESS", Parent: nestedDemo.ID, Events: evs})
+	e := newEnv(t, fake, client)
+	e.run(base + `rules:
+  - match: {stack: nested-demo, path: child/inner_*}
+    approval: {queue: "approve-{stack}-{path}"}
+`)
+	for _, m := range c.SinkMessages {
+		ev, _ := heatsink.Decode(m.Body)
+		if _, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); ok {
+			ev.Timestamp = time.Now().UTC().Format(heatsink.TimestampFormat)
+			e.post("hook-events", ev)
+		}
+	}
+	e.post("approve-nested-demo-child-inner_a", map[string]any{"approve": true})
+	eventually(t, "nested clear", func() bool { return len(fake.Cleared()) == 1 })
+	if got := signalSummary(fake.Cleared()); got != `nested-demo-child-2e7ggwwe4rl4/inner_a {"unset_hook":"pre-create"} 200` {
+		t.Errorf("signals %s", got)
+	}
+}
+
+// A post-delete hook cannot be cleared: no waiter runs, the ledger says so.
+func TestPostDelete(t *testing.T) {
+	c := hookstest.LoadCapture(t, testdata, "heat-hook-update-delete.json")
+	all := c.RawEvents(t, "events")
+	var evs []json.RawMessage
+	var hookEvent heatsink.Event
+	for _, raw := range all {
+		evs = append(evs, raw)
+		var e struct {
+			ID                   string             `json:"id"`
+			ResourceName         string             `json:"resource_name"`
+			ResourceStatusReason string             `json:"resource_status_reason"`
+			Links                []gophercloud.Link `json:"links"`
+		}
+		json.Unmarshal(raw, &e)
+		if e.ResourceStatusReason == "DELETE paused until Hook post-delete is cleared" {
+			hookEvent = heatsink.Event{ID: e.ID, Timestamp: time.Now().UTC().Format(heatsink.TimestampFormat), Type: heatsink.EventType,
+				Version: "0.1", Payload: heatsink.Payload{ResourceName: e.ResourceName, StackID: "deb20983-99eb-48c9-a196-ff8e8dce1b69",
+					ResourceAction: "DELETE", ResourceStatus: "COMPLETE", ResourceStatusReason: e.ResourceStatusReason,
+					ResourceType: "OS::Heat::None", Version: "0.1"}}
+			break
+		}
+	}
+	fake, client := hookstest.NewHeat(t, &hookstest.Stack{Name: "extra-demo", ID: "deb20983-99eb-48c9-a196-ff8e8dce1b69",
+		Status: "DELETE_IN_PROGRESS", Events: evs})
+	e := newEnv(t, fake, client)
+	e.run(base + "rules: [{deadline: {after: 1ms}, on_timeout: clear}]\n")
+	e.post("hook-events", hookEvent)
+	eventually(t, "settled", func() bool { return len(e.ledger("hook-events-ledger")) == 1 })
+	if got := e.ledger("hook-events-ledger")[0]; got != "gone unclearable left" {
+		t.Errorf("ledger %s", got)
+	}
+	if sg, acts := fake.Sent(); len(sg) != 0 || len(acts) != 0 {
+		t.Errorf("signals %v, actions %v", sg, acts)
+	}
+}
