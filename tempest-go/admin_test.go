@@ -3,15 +3,19 @@
 package tempest
 
 import (
+	"sync"
 	"testing"
 )
 
+// poolURIMu serializes the tests that put a pool on the configured URI:
+// Zaqar (and zaqar-go) refuse a second pool with the same URI (409).
+var poolURIMu sync.Mutex
+
 // Admin routes: health, pools and flavors (zaqar-api.md 3, 10). They need
 // the admin role (adminSession) and exist only where the server serves
-// them: Zaqar routes /v2/health, /v2/pools and /v2/flavors with
-// [DEFAULT] admin_mode (pools and flavors also with pooling); zaqar-go has
-// health in admin mode and no pools or flavors yet. A route that answers 404
-// skips its test, saying so.
+// them: Zaqar and zaqar-go route /v2/health with [DEFAULT] admin_mode, and
+// /v2/pools and /v2/flavors with admin_mode and pooling. A route that
+// answers 404 skips its test, saying so.
 
 // skipIfNotServed skips when the route answers 404 (not routed here).
 func skipIfNotServed(t *testing.T, r *response, what string) {
@@ -63,10 +67,12 @@ func TestPools(t *testing.T) {
 		t.Log("set ZAQAR_POOL_URI to a store URI the server can use to also create, update and delete a pool")
 		return
 	}
+	poolURIMu.Lock()
+	t.Cleanup(poolURIMu.Unlock) // after the cleanups below, which run first
 	r = admin.do("PUT", "v2/pools/"+name, object{"uri": uri, "weight": 10, "options": object{"k": "v"}})
 	wantStatus(t, r, 201)
 	wantHeader(t, r, "Location", "/v2/pools/"+name)
-	t.Cleanup(func() { admin.do("DELETE", "v2/pools/"+name, nil) })
+	admin.cleanup("DELETE", "v2/pools/"+name)
 	got := wantBody[object](t, admin.do("GET", "v2/pools/"+name+"?detailed=true", nil), 200, poolSchema)
 	if got["name"] != name || got["uri"] != uri || num(got["weight"]) != 10 || got["href"] != "/v2/pools/"+name {
 		t.Errorf("pool = %v", got)
@@ -103,13 +109,15 @@ func TestFlavors(t *testing.T) {
 		t.Log("set ZAQAR_POOL_URI to a store URI the server can use to also create and delete a flavor")
 		return
 	}
+	poolURIMu.Lock()
+	t.Cleanup(poolURIMu.Unlock) // after the cleanups below, which run first
 	pool := "tempest-pool-" + randHex(4)
 	wantStatus(t, admin.do("PUT", "v2/pools/"+pool, object{"uri": uri, "weight": 10}), 201)
-	t.Cleanup(func() { admin.do("DELETE", "v2/pools/"+pool, nil) })
+	admin.cleanup("DELETE", "v2/pools/"+pool)
 	r = admin.do("PUT", "v2/flavors/"+name, object{"pool_list": []string{pool}})
 	wantStatus(t, r, 201)
 	wantHeader(t, r, "Location", "/v2/flavors/"+name)
-	t.Cleanup(func() { admin.do("DELETE", "v2/flavors/"+name, nil) })
+	admin.cleanup("DELETE", "v2/flavors/"+name)
 	got := wantBody[object](t, admin.do("GET", "v2/flavors/"+name, nil), 200, flavorSchema)
 	if pl := got["pool_list"].([]any); len(pl) != 1 || pl[0] != pool {
 		t.Errorf("flavor pool_list = %v, want [%s]", pl, pool)

@@ -247,8 +247,23 @@ func encodeBody(t *testing.T, body any) io.Reader {
 // body is given.
 func (s *session) do(method, path string, body any, opts ...reqOption) *response {
 	s.t.Helper()
+	return s.doContext(s.t.Context(), method, path, body, opts...)
+}
+
+// cleanup sends a request when the test ends (t.Context() is cancelled by
+// then) and ignores its answer.
+func (s *session) cleanup(method, path string) {
+	s.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.doContext(ctx, method, path, nil)
+	})
+}
+
+func (s *session) doContext(ctx context.Context, method, path string, body any, opts ...reqOption) *response {
+	s.t.Helper()
 	u := s.cloud.endpoint + strings.TrimPrefix(path, "/")
-	req, err := http.NewRequestWithContext(s.t.Context(), method, u, encodeBody(s.t, body))
+	req, err := http.NewRequestWithContext(ctx, method, u, encodeBody(s.t, body))
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
