@@ -27,7 +27,7 @@ const DefaultNestedDepth = 5
 type Heat struct {
 	Client *gophercloud.ServiceClient // orchestration v1
 	// NestedDepth bounds Poll's look into nested stacks;
-	// DefaultNestedDepth when 0.
+	// DefaultNestedDepth when 0, none when negative.
 	NestedDepth int
 }
 
@@ -78,7 +78,10 @@ func (h *Heat) GetStack(ctx context.Context, identity string) (StackInfo, error)
 }
 
 func (h *Heat) nestedDepth() int {
-	if h.NestedDepth > 0 {
+	switch {
+	case h.NestedDepth < 0:
+		return 0
+	case h.NestedDepth > 0:
 		return h.NestedDepth
 	}
 	return DefaultNestedDepth
@@ -186,8 +189,11 @@ func (h *Heat) Pending(ctx context.Context, hk Hook) (bool, error) {
 	if !st.InProgress() {
 		return false, nil
 	}
-	opts := stackevents.ListResourceEventsOpts{SortDir: stackevents.SortAsc}
-	pages, err := stackevents.ListResourceEvents(h.Client, hk.Stack.Name, hk.Stack.ID, hk.Resource, opts).AllPages(ctx)
+	// The stack's list filtered by resource, not .../resources/{r}/events:
+	// Heat answers that one 404 "No events found for resource" when a page
+	// is empty, which is how marker paging ends.
+	opts := stackevents.ListOpts{ResourceNames: []string{hk.Resource}, SortDir: stackevents.SortAsc}
+	pages, err := stackevents.List(h.Client, hk.Stack.Name, hk.Stack.ID, opts).AllPages(ctx)
 	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return false, nil
 	}
@@ -200,6 +206,9 @@ func (h *Heat) Pending(ctx context.Context, hk Hook) (bool, error) {
 	}
 	found := false
 	for _, e := range events {
+		if e.ResourceName != hk.Resource {
+			continue
+		}
 		switch {
 		case e.ID == hk.EventID:
 			found = true

@@ -327,6 +327,12 @@ func (h *Heat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			parent = s.Parent
 		}
 		reply(map[string]any{"stack": map[string]any{"id": s.ID, "stack_name": s.Name, "stack_status": s.Status, "parent": parent}})
+	case r.Method == "GET" && tail == "events" && q.Get("resource_name") != "":
+		evs := []json.RawMessage{}
+		if q.Get("marker") == "" && q.Get("sort_dir") == "asc" && q.Get("nested_depth") == "" {
+			evs = append(evs, h.resourceEvents(s, q.Get("resource_name"))...)
+		}
+		reply(map[string]any{"events": evs})
 	case r.Method == "GET" && tail == "events":
 		evs := s.Events
 		if q.Get("marker") != "" || q.Get("sort_dir") != "asc" || q.Get("nested_depth") == "" {
@@ -334,11 +340,13 @@ func (h *Heat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(map[string]any{"events": evs})
 	case r.Method == "GET" && len(parts) == 5 && parts[2] == "resources" && parts[4] == "events":
-		evs := []json.RawMessage{}
-		if q.Get("marker") == "" && q.Get("sort_dir") == "asc" {
-			evs = append(evs, h.resourceEvents(s, parts[3])...)
+		// Heat 19 answers an empty page of a resource's events with 404,
+		// so gophercloud's marker paging of them always ends in an error.
+		if q.Get("marker") != "" || q.Get("sort_dir") != "asc" || len(h.resourceEvents(s, parts[3])) == 0 {
+			heatError(w, 404, "HTTPNotFound", "No events found for resource "+parts[3])
+			return
 		}
-		reply(map[string]any{"events": evs})
+		reply(map[string]any{"events": h.resourceEvents(s, parts[3])})
 	case r.Method == "GET" && len(parts) == 6 && parts[2] == "resources" && parts[4] == "events":
 		for _, raw := range h.resourceEvents(s, parts[3]) {
 			var e map[string]any
