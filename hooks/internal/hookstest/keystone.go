@@ -1,0 +1,112 @@
+package hookstest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/endpoints"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
+
+	"github.com/zaqar-go/suite/heatsink/cloud"
+)
+
+// HeatHint says how to get the environment the Heat tests need.
+const HeatHint = "scripts/keystone start KDIR && scripts/heat start HDIR KDIR && export HOOKS_HEAT_ENV=HDIR/env; " +
+	"the test repoints that Keystone's messaging endpoint while it runs, so give it a Keystone of its own"
+
+// HeatEnv reads the env file of scripts/heat named by HOOKS_HEAT_ENV and
+// the Keystone env file it names, merged (skips, or fails with
+// ZAQAR_TEST_REQUIRE_ALL=1, when HOOKS_HEAT_ENV is not set).
+func HeatEnv(t testing.TB) map[string]string {
+	t.Helper()
+	vars := ReadEnv(t, RequireEnv(t, "HOOKS_HEAT_ENV", HeatHint))
+	for k, v := range ReadEnv(t, vars["HEAT_KEYSTONE_ENV"]) {
+		if _, ok := vars[k]; !ok {
+			vars[k] = v
+		}
+	}
+	for _, k := range []string{"HEAT_URL", "KEYSTONE_URL", "KEYSTONE_ADMIN_PASSWORD", "KEYSTONE_DEMO_PASSWORD", "KEYSTONE_SERVICE_PASSWORD"} {
+		if vars[k] == "" {
+			t.Fatalf("%s not found through HOOKS_HEAT_ENV", k)
+		}
+	}
+	return vars
+}
+
+// Provider authenticates as the Keystone user of kind (ADMIN, DEMO, ALT,
+// SERVICE) that scripts/keystone created.
+func Provider(t testing.TB, ks map[string]string, kind string) *gophercloud.ProviderClient {
+	t.Helper()
+	pc, err := cloud.Provider(context.Background(), cloud.Config{Auth: gophercloud.AuthOptions{
+		IdentityEndpoint: ks["KEYSTONE_URL"],
+		Username:         ks["KEYSTONE_"+kind+"_USERNAME"],
+		Password:         ks["KEYSTONE_"+kind+"_PASSWORD"],
+		DomainName:       "Default",
+		Scope:            &gophercloud.AuthScope{ProjectName: ks["KEYSTONE_"+kind+"_PROJECT"], DomainName: "Default"},
+		AllowReauth:      true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// KeystoneZaqarConf is a zaqar.conf for a server that validates tokens
+// with that Keystone.
+func KeystoneZaqarConf(ks map[string]string) string {
+	return fmt.Sprintf(`[DEFAULT]
+auth_strategy = keystone
+[keystone_authtoken]
+auth_url = %[1]s
+www_authenticate_uri = %[1]s
+auth_type = password
+username = %[2]s
+password = %[3]s
+project_name = %[4]s
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+`, ks["KEYSTONE_URL"], ks["KEYSTONE_SERVICE_USERNAME"], ks["KEYSTONE_SERVICE_PASSWORD"], ks["KEYSTONE_SERVICE_PROJECT"])
+}
+
+// PointMessagingAt moves the catalog's messaging endpoints to url, so that
+// Heat's event sinks post there, and moves them back when the test ends.
+func PointMessagingAt(t testing.TB, admin *gophercloud.ProviderClient, url string) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := services.List(id, services.ListOpts{ServiceType: "messaging"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := services.ExtractServices(pages)
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("no messaging service in the catalog: %v", err)
+	}
+	pages, err = endpoints.List(id, endpoints.ListOpts{ServiceID: svcs[0].ID}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := endpoints.ExtractEndpoints(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eps {
+		old := e
+		if err := endpoints.Update(ctx, id, e.ID, endpoints.UpdateOpts{URL: url}).Err; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			endpoints.Update(ctx, id, old.ID, endpoints.UpdateOpts{URL: old.URL})
+		})
+	}
+}
