@@ -56,6 +56,8 @@ func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
 			return nil, fmt.Errorf("[drivers:message_store:redis] uri: %w", err)
 		}
 		return s, nil
+	case "mongodb":
+		return openMongo(ctx, cfg)
 	}
 	return nil, fmt.Errorf("[drivers] message_store: unsupported driver %q", cfg.MessageStore)
 }

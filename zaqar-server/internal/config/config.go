@@ -38,7 +38,7 @@ type Config struct {
 	Debug          bool
 
 	Transport       string // wsgi
-	MessageStore    string // embedded (default), memory, redis; later mongodb
+	MessageStore    string // embedded (default), memory, redis, mongodb
 	ManagementStore string // with pooling: where the pool catalog lives
 
 	// VirtualPool is [pooling:catalog] enable_virtual_pool: with pooling,
@@ -570,7 +570,7 @@ func (c Config) Validate() error {
 var catalogStores = []string{"embedded", "memory", "redis"}
 
 var supportedStores = func() []string {
-	s := []string{"embedded", "memory", "redis"}
+	s := []string{"embedded", "memory", "mongodb", "redis"}
 	sort.Strings(s)
 	return s
 }()
