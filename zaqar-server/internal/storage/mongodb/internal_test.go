@@ -166,10 +166,12 @@ func TestReclamation(t *testing.T) {
 	ref := zaqar.QueueRef{Project: "p-" + rand.Text(), Name: "q"}
 	post(t, s, ref, time.Hour, 2)
 	short := post(t, s, ref, time.Second, 3)
-	if _, _, err := s.Claims().Create(ctx, ref, storage.ClaimOptions{TTL: time.Second, Limit: 1}); err != nil {
+	claim, _, err := s.Claims().Create(ctx, ref, storage.ClaimOptions{TTL: time.Second, Limit: 1})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Subscriptions().Create(ctx, ref, zaqar.Subscription{Subscriber: "http://example.com", TTL: time.Second}); err != nil {
+	sub, _, err := s.Subscriptions().Create(ctx, ref, zaqar.Subscription{Subscriber: "http://example.com", TTL: time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.messages(ctx, ref)
@@ -185,9 +187,12 @@ func TestReclamation(t *testing.T) {
 		return n
 	}
 	pq := bson.D{{Key: "p", Value: ref.Project}, {Key: "q", Value: ref.Name}}
-	// Poll until the short messages have expired for reads, then reclaim.
+	// Poll until everything short-lived has expired for reads, then reclaim.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := s.Messages().Get(ctx, ref, short[2]); errors.Is(err, storage.ErrMessageNotFound) {
+		_, errM := s.Messages().Get(ctx, ref, short[2])
+		_, _, errC := s.Claims().Get(ctx, ref, claim.ID)
+		_, errS := s.Subscriptions().Get(ctx, ref, sub.ID)
+		if errors.Is(errM, storage.ErrMessageNotFound) && errors.Is(errC, storage.ErrClaimNotFound) && errors.Is(errS, storage.ErrSubscriptionNotFound) {
 			break
 		}
 		if time.Now().After(deadline) {
