@@ -11,7 +11,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 
 	"github.com/zaqar-go/suite/heatsink/cloud"
-	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 // TestSettlePending: after a crash between recording an event as pending

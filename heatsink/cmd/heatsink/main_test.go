@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zaqar-go/suite/heatsink/internal/zaqartest"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 	"github.com/zaqar-go/suite/heatsink/listen"
 )
 

@@ -1,8 +1,8 @@
 // Package zaqartest starts the real zaqar-server of this repository for
-// heatsink's integration tests: built once per test binary with go build,
+// the integration tests of heatsink and hooks: built once per test binary with go build,
 // run on a free loopback port with the given zaqar.conf text, stopped at
-// the end of the test. heatsink talks to it over HTTP only, as it would to
-// any Zaqar.
+// the end of the test. Those tests talk to it over HTTP only, as to any
+// Zaqar.
 package zaqartest
 
 import (
@@ -58,7 +58,7 @@ func build() (string, error) {
 			buildErr = err
 			return
 		}
-		buildDir, buildErr = os.MkdirTemp("", "heatsink-zaqar-server-")
+		buildDir, buildErr = os.MkdirTemp("", "zaqar-server-test-")
 		if buildErr != nil {
 			return
 		}
