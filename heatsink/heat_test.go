@@ -39,9 +39,9 @@ import (
 	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/emit"
 	"github.com/zaqar-go/suite/heatsink/env"
-	"github.com/zaqar-go/suite/internal/zaqartest"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 const hint = "run scripts/keystone start KDIR && scripts/heat start HDIR KDIR && . HDIR/env"

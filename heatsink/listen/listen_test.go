@@ -25,9 +25,9 @@ import (
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/cloud"
-	"github.com/zaqar-go/suite/internal/zaqartest"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 const captures = "../../../shared/reference/heat-captures"

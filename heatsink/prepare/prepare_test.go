@@ -8,8 +8,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 
 	"github.com/zaqar-go/suite/heatsink/cloud"
-	"github.com/zaqar-go/suite/internal/zaqartest"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 // TestQueuesIdempotent runs against the real zaqar-server (started by the

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zaqar-go/suite/internal/zaqartest"
 	"github.com/zaqar-go/suite/heatsink/listen"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
