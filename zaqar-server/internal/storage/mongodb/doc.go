@@ -78,8 +78,9 @@
 // same scan read, or by another scan (a few times at most).
 //
 // Superseded states are deleted when a message has two newer ones and they
-// are older than ten seconds, so a version can only be reused by a call
-// that slept through both. The final transition (deleted) is followed by
+// are older than ten seconds, or when it has sixteen newer ones, so a
+// version can only be reused by a call that slept through that much (see
+// Limits). The final transition (deleted) is followed by
 // the removal of the message: its message document by _id alone, whose
 // deleted count tells the call that it was the one removal, then its
 // states, whose versions are thereby freed. A call that read the message
@@ -179,7 +180,11 @@
 //     a record are visible to reads by id and expire).
 //   - A dead-letter move interrupted by a failure is finished by the next
 //     claim on the source queue; until then the message is in neither queue.
-//   - A call that sleeps through two transitions of a message and ten
-//     seconds could win a version that was freed; claims check for that,
-//     pops and deletes do not.
+//   - A call whose read of a message is more than two transitions and ten
+//     seconds old, or sixteen transitions, when it writes could win a
+//     version that was freed and act on a stale state (claim a claimed
+//     message, say). Within a store, claims and pops of a queue take turns,
+//     so their reads are at most a release behind; across stores it takes a
+//     call stalled while other nodes claim and release one message again
+//     and again.
 package mongodb

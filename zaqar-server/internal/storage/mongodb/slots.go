@@ -546,7 +546,8 @@ func (s *Store) advance(ctx context.Context, c *mongo.Collection, slots []*slot,
 			continue
 		}
 		for _, v := range sl.versions {
-			if v.V < next[i].V-keptStates && v.W < next[i].W-keptFor.Milliseconds() {
+			behind := next[i].V - v.V
+			if behind > maxStates || behind > keptStates && v.W < next[i].W-keptFor.Milliseconds() {
 				stale = append(stale, v.ID)
 			}
 		}
@@ -595,14 +596,18 @@ func (s *Store) take(ctx context.Context, c *mongo.Collection, pool []*slot, nee
 }
 
 // Superseded states are deleted once a message has keptStates newer ones
-// and they are older than keptFor. A call that read a message and writes
-// its next state after others changed it finds that version taken and
-// loses, as it must, unless the version was deleted meanwhile: that needs
-// the call to sleep through more than keptStates transitions of the message
-// and keptFor. Claims check their messages after winning (claimStore.Create).
+// and they are older than keptFor, or once it has maxStates newer ones (a
+// message claimed and released over and over). A call that read a message
+// and writes its next state after others changed it finds that version
+// taken and loses, as it must, unless the version was deleted meanwhile:
+// that needs the call to sleep through keptFor and more than keptStates
+// transitions of the message, or more than maxStates of them. Within a
+// store, claims and pops of a queue take turns, which leaves a claim's read
+// at most a release behind.
 const (
 	keptStates = 2
 	keptFor    = 10 * time.Second
+	maxStates  = 16
 )
 
 // remove deletes messages after their final transition (to deleted) and
