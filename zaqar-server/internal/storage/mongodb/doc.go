@@ -168,7 +168,8 @@
 // except one filtering on _id alone, and takes one writer at a time (a
 // writer that finds the database locked sleeps). Two settings keep it
 // fast: many partitions, so that each queue has a collection nearly to
-// itself (they are created on first use), and a small connection pool per
+// itself (above 64 partitions their collections and indexes are created on
+// first use rather than by Open), and a small connection pool per
 // API node (maxPoolSize=2 in the uri). On FerretDB the driver also reads and
 // deletes known documents by _id one at a time rather than with $in.
 //

@@ -60,7 +60,7 @@ var (
 // when one call names several indexes of which more than one exists.
 // Creating an index that exists is a no-op on MongoDB, so API nodes that
 // start together are harmless to each other.
-// Message collections get theirs on first use (Store.messages).
+// Message collections get theirs in Open, or on first use (Store.partition).
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	for _, x := range []struct {
 		c   *mongo.Collection

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +21,10 @@ import (
 // openTest opens a store on a database of its own.
 func openTest(t *testing.T, opts Options) (*Store, string) {
 	t.Helper()
-	url := storagetest.RequireEnv(t, "ZAQAR_TEST_MONGODB_URL")
+	url := os.Getenv("MONGODB_URI") // a real MongoDB, as in mongodb_test.go
+	if url == "" {
+		url = storagetest.RequireEnv(t, "ZAQAR_TEST_MONGODB_URL")
+	}
 	if opts.Database == "" {
 		opts.Database = "zaqartest_" + rand.Text()[:8]
 	}

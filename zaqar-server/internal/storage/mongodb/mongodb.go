@@ -167,6 +167,14 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("mongodb store: indexes: %w", err)
 	}
+	if opts.Partitions <= eagerPartitions {
+		for p := range opts.Partitions {
+			if _, err := s.partition(ctx, p); err != nil {
+				client.Disconnect(context.WithoutCancel(ctx))
+				return nil, fmt.Errorf("mongodb store: indexes: %w", err)
+			}
+		}
+	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop, s.done = stop, make(chan struct{})
 	go s.background(bg)
@@ -290,14 +298,24 @@ func turn(locks *[64]sync.Mutex, ref zaqar.QueueRef) *sync.Mutex {
 // partPrefix names the message collections: messages_p0, messages_p1, ...
 const partPrefix = "messages_p"
 
-// messages returns the message collection of ref's partition, creating its
-// indexes the first time this store uses it. The partition is a hash of an
-// unambiguous encoding of both names, so no two queues depend on a separator.
+// eagerPartitions is the largest partition count whose message collections
+// Open indexes at start-up; with more (FerretDB setups), each is indexed
+// when this store first uses it, before any query on it.
+const eagerPartitions = 64
+
+// messages returns the message collection of ref's partition. The partition
+// is a hash of an unambiguous encoding of both names, so no two queues
+// depend on a separator.
 func (s *Store) messages(ctx context.Context, ref zaqar.QueueRef) (*mongo.Collection, error) {
 	h := crc32.NewIEEE()
 	h.Write([]byte(strconv.Itoa(len(ref.Project)) + ":" + ref.Project))
 	h.Write([]byte(ref.Name))
-	p := int(h.Sum32() % uint32(s.opts.Partitions))
+	return s.partition(ctx, int(h.Sum32()%uint32(s.opts.Partitions)))
+}
+
+// partition returns message collection p, creating its indexes the first
+// time this store uses it.
+func (s *Store) partition(ctx context.Context, p int) (*mongo.Collection, error) {
 	c := s.db.Collection(partPrefix + strconv.Itoa(p))
 	s.mu.Lock()
 	ready := s.ready[p]

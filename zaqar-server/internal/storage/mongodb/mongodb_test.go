@@ -45,8 +45,17 @@ func open(tb testing.TB, url string, opts mongodb.Options) *mongodb.Store {
 	return s
 }
 
+// mongoURL is the server the tests use: MONGODB_URI when it names a real
+// MongoDB, else ZAQAR_TEST_MONGODB_URL (the FerretDB scripts/test starts).
+func mongoURL(tb testing.TB) string {
+	if u := os.Getenv("MONGODB_URI"); u != "" {
+		return u
+	}
+	return storagetest.RequireEnv(tb, "ZAQAR_TEST_MONGODB_URL")
+}
+
 func TestConformance(t *testing.T) {
-	url := storagetest.RequireEnv(t, "ZAQAR_TEST_MONGODB_URL")
+	url := mongoURL(t)
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		// A store per call: its own client and pool, as an API node has.
 		return open(t, url, testOptions())
@@ -54,7 +63,7 @@ func TestConformance(t *testing.T) {
 }
 
 func BenchmarkStore(b *testing.B) {
-	url := storagetest.RequireEnv(b, "ZAQAR_TEST_MONGODB_URL")
+	url := mongoURL(b)
 	storagetest.Bench(b, func(tb testing.TB) storage.Store { return open(tb, url, testOptions()) })
 }
 
