@@ -260,11 +260,18 @@ func TestCommand(t *testing.T) {
 	}
 	pid, _ := os.ReadFile(pidFile)
 	if p := strings.TrimSpace(string(pid)); p != "" {
-		if _, err := os.Stat("/proc/" + p); err == nil {
-			stat, _ := os.ReadFile("/proc/" + p + "/stat")
-			if !strings.Contains(string(stat), ") Z ") {
-				t.Errorf("sleep %s still runs", p)
-			}
+		// SIGKILL is delivered at once, but the process may take a moment
+		// to be gone: poll for it to exit (or be a zombie) instead of
+		// checking once.
+		gone := func() bool {
+			stat, err := os.ReadFile("/proc/" + p + "/stat")
+			return err != nil || strings.Contains(string(stat), ") Z ")
+		}
+		for deadline := time.Now().Add(10 * time.Second); !gone() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone() {
+			t.Errorf("sleep %s still runs", p)
 		}
 	}
 }
