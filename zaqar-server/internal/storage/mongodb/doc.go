@@ -16,8 +16,9 @@
 //     test-and-set both servers offer. Every decision two API nodes could
 //     race on (a marker, a claim, a deletion, a queue or subscription
 //     creation) is the insert of a document whose key only one can take.
-//   - deleteOne and deleteMany by _id, whose deleted count says whether this
-//     call removed the document.
+//   - deleteOne by _id, whose deleted count says whether this call removed
+//     the document; deleteMany for what nobody races on (a queue's
+//     documents, expired claims and subscriptions).
 //   - find with equality, $gt/$gte/$lt/$lte, $in, null (missing) equality,
 //     sort, limit and projection; countDocuments; listIndexes and
 //     createIndexes; listCollections; hello (for localTime); buildInfo; ping.
@@ -54,6 +55,8 @@
 //
 // Project and queue are always separate fields, so no name can collide with
 // another (the notifier's project "\x00notify" and UUID names included).
+// On a sharded cluster, shard the message collections on {p: 1, q: 1}, a
+// prefix of their unique index, or leave them unsharded.
 // Metadata, options and bodies are stored as the bytes sent (a body is BSON
 // binary), so they come back byte for byte whatever their keys or numbers.
 //
