@@ -40,7 +40,8 @@ const claimAttempts = 4
 // Create picks up to limit of the oldest claimable messages and claims each
 // by inserting its next state; the unique index lets only one claimer (on
 // any API node) insert it, so no two claims share a message. Messages lost
-// to another claimer are replaced by a new scan, a few times at most.
+// to another claimer are replaced by spares the scan read, then by a new
+// scan, a few times at most.
 func (cs *claimStore) Create(ctx context.Context, ref zaqar.QueueRef, opts storage.ClaimOptions) (zaqar.Claim, []zaqar.Message, error) {
 	s := (*Store)(cs)
 	c, err := s.messages(ctx, ref)

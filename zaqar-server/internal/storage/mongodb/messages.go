@@ -17,8 +17,7 @@ import (
 type messageStore Store
 
 // maxPostDuration bounds a post's retries whatever max_attempts says, as
-// Zaqar's MAX_RETRY_POST_DURATION: well inside the settling time, so a
-// retrying post never meets a reclaimed marker.
+// Zaqar's MAX_RETRY_POST_DURATION does.
 const maxPostDuration = 45 * time.Second
 
 // Post reads the queue's last marker and inserts the batch at the markers

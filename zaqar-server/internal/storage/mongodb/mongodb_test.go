@@ -274,3 +274,98 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("stats after the restart: %+v, %v", st, err)
 	}
 }
+
+// Six stores, six API nodes, one consumer each (within a store claims of a
+// queue take turns, so only the server's unique indexes stand between the
+// nodes): every message is held by one claim at a time, a released message
+// comes back, and each is deleted exactly once.
+func TestNodesClaimExclusively(t *testing.T) {
+	url := mongoURL(t)
+	opts := testOptions()
+	var nodes []*mongodb.Store
+	for range 6 {
+		nodes = append(nodes, open(t, url, opts))
+	}
+	ctx := t.Context()
+	q := zaqar.QueueRef{Project: "nodes-" + rand.Text(), Name: "q"}
+	var want []string
+	for b := range 6 {
+		var batch []zaqar.NewMessage
+		for i := range 20 {
+			batch = append(batch, zaqar.NewMessage{Body: json.RawMessage(fmt.Sprintf(`{"b":%d,"i":%d}`, b, i)), TTL: time.Hour})
+		}
+		ids, err := nodes[b].Messages().Post(ctx, q, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ids...)
+	}
+	var (
+		mu      sync.Mutex
+		holder  = map[string]string{}
+		deleted = map[string]int{}
+	)
+	deadline := time.Now().Add(60 * time.Second)
+	var wg sync.WaitGroup
+	for n, s := range nodes {
+		wg.Go(func() {
+			for round := 0; ; round++ {
+				mu.Lock()
+				done := len(deleted) == len(want)
+				mu.Unlock()
+				if done || time.Now().After(deadline) {
+					return
+				}
+				c, msgs, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Hour, Limit: 3})
+				if err != nil {
+					t.Errorf("node %d: claim: %v", n, err)
+					return
+				}
+				mu.Lock()
+				for _, m := range msgs {
+					if h, ok := holder[m.ID]; ok {
+						t.Errorf("node %d: message %s claimed by %s while %s holds it", n, m.ID, c.ID, h)
+					}
+					if deleted[m.ID] > 0 {
+						t.Errorf("node %d: message %s claimed after it was deleted", n, m.ID)
+					}
+					holder[m.ID] = c.ID
+				}
+				release := round%2 == 0
+				for _, m := range msgs {
+					delete(holder, m.ID) // before the claim ends, as storagetest does
+					if !release {
+						deleted[m.ID]++
+					}
+				}
+				mu.Unlock()
+				if len(msgs) == 0 {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if release {
+					if err := s.Claims().Delete(ctx, q, c.ID); err != nil {
+						t.Errorf("node %d: release: %v", n, err)
+						return
+					}
+					continue
+				}
+				for _, m := range msgs {
+					if err := s.Messages().Delete(ctx, q, m.ID, c.ID); err != nil {
+						t.Errorf("node %d: delete %s with claim %s: %v", n, m.ID, c.ID, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range want {
+		if deleted[id] != 1 {
+			t.Errorf("message %s deleted %d times, want once", id, deleted[id])
+		}
+	}
+	if st, err := nodes[0].Messages().Stats(ctx, q); err != nil || st.Total != 0 {
+		t.Errorf("stats after consuming everything: %+v, %v", st, err)
+	}
+}
