@@ -28,9 +28,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
-	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/endpoints"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/services"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
@@ -81,44 +78,6 @@ func provider(t *testing.T, ks map[string]string, kind string) *gophercloud.Prov
 	return pc
 }
 
-// pointMessagingAt moves the catalog's messaging endpoints to url and
-// restores them when the test ends.
-func pointMessagingAt(t *testing.T, admin *gophercloud.ProviderClient, url string) {
-	t.Helper()
-	ctx := t.Context()
-	id, err := openstack.NewIdentityV3(admin, gophercloud.EndpointOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, err := services.List(id, services.ListOpts{ServiceType: "messaging"}).AllPages(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svcs, err := services.ExtractServices(pages)
-	if err != nil || len(svcs) == 0 {
-		t.Fatalf("no messaging service in the catalog: %v", err)
-	}
-	pages, err = endpoints.List(id, endpoints.ListOpts{ServiceID: svcs[0].ID}).AllPages(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eps, err := endpoints.ExtractEndpoints(pages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range eps {
-		old := e
-		if err := endpoints.Update(ctx, id, e.ID, endpoints.UpdateOpts{URL: url}).Err; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			endpoints.Update(ctx, id, old.ID, endpoints.UpdateOpts{URL: old.URL})
-		})
-	}
-}
-
 const template = `{"heat_template_version": "2018-08-31",
  "parameters": {"v": {"type": "string", "default": "one"}},
  "resources": {
@@ -167,7 +126,7 @@ user_domain_name = Default
 project_domain_name = Default
 region_name = RegionOne
 `, ks["KEYSTONE_URL"], ks["KEYSTONE_SERVICE_USERNAME"], ks["KEYSTONE_SERVICE_PASSWORD"], ks["KEYSTONE_SERVICE_PROJECT"]))
-	pointMessagingAt(t, provider(t, ks, "ADMIN"), url)
+	zaqartest.PointMessagingAt(t, provider(t, ks, "ADMIN"), url)
 
 	// Authenticate after the move: the token's catalog is what Heat uses.
 	demo := provider(t, ks, "DEMO")

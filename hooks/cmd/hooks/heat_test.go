@@ -40,6 +40,7 @@ import (
 	"github.com/zaqar-go/suite/hooks/heatapi"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 // syncBuffer collects a `hooks run`'s output.
@@ -164,7 +165,7 @@ func TestHeatHooks(t *testing.T) {
 	ks := hookstest.HeatEnv(t)
 	ctx := t.Context()
 	url := hookstest.StartZaqar(t, hookstest.KeystoneZaqarConf(ks))
-	hookstest.PointMessagingAt(t, hookstest.Provider(t, ks, "ADMIN"), url)
+	zaqartest.PointMessagingAt(t, hookstest.Provider(t, ks, "ADMIN"), url)
 	for k, v := range map[string]string{
 		"OS_AUTH_URL": ks["KEYSTONE_URL"], "OS_USERNAME": ks["KEYSTONE_DEMO_USERNAME"], "OS_PASSWORD": ks["KEYSTONE_DEMO_PASSWORD"],
 		"OS_PROJECT_NAME": ks["KEYSTONE_DEMO_PROJECT"], "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
