@@ -353,3 +353,42 @@ func cloneBody(b json.RawMessage) json.RawMessage {
 	}
 	return append(make(json.RawMessage, 0, len(b)), b...)
 }
+
+var _ storage.VolumeCounter = (*Store)(nil)
+
+// Volume counts the live messages of every queue. It walks every message,
+// one queue lock at a time (posts to other queues go on meanwhile), so its
+// cost grows with what the store holds: callers bound it with ctx, which
+// is checked between queues.
+func (s *Store) Volume(ctx context.Context) (storage.Volume, error) {
+	s.mu.RLock()
+	var queues []*queue
+	for _, p := range s.projects {
+		for _, q := range p.queues {
+			queues = append(queues, q)
+		}
+	}
+	s.mu.RUnlock()
+	var v storage.Volume
+	for _, q := range queues {
+		if err := ctx.Err(); err != nil {
+			return storage.Volume{}, err
+		}
+		q.mu.RLock()
+		if !q.deleted {
+			now := s.now()
+			for _, m := range q.msgs[q.head:] {
+				if !m.live(now) {
+					continue
+				}
+				if m.liveClaim(now) != nil {
+					v.Claimed++
+				} else {
+					v.Free++
+				}
+			}
+		}
+		q.mu.RUnlock()
+	}
+	return v, nil
+}
