@@ -16,6 +16,7 @@ import (
 var (
 	_ storage.Store        = (*Store)(nil)
 	_ storage.CatalogStore = (*Store)(nil)
+	_ storage.PoolSet      = (*Store)(nil)
 )
 
 // Opener opens the store a pool URI names; the caller closes it.
@@ -238,6 +239,25 @@ func (s *Store) all(ctx context.Context) ([]storage.Store, error) {
 	}
 	if s.def != nil {
 		out = append(out, s.def)
+	}
+	return out, nil
+}
+
+// PoolStores returns the store of every pool in name order, then the
+// default store (name ""). A pool that does not open is listed with its
+// error: health shows it as unreachable, next to the pools that answer.
+func (s *Store) PoolStores(ctx context.Context) ([]storage.NamedStore, error) {
+	pools, err := s.cat.Pools().List(ctx, "", 0)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]storage.NamedStore, 0, len(pools)+1)
+	for _, p := range pools {
+		st, err := s.open(ctx, p)
+		out = append(out, storage.NamedStore{Name: p.Name, Store: st, Err: err})
+	}
+	if s.def != nil {
+		out = append(out, storage.NamedStore{Store: s.def})
 	}
 	return out, nil
 }

@@ -418,3 +418,29 @@ func TestProbe(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// PoolStores lists every pool by name, one that does not open with its
+// error, then the default store.
+func TestPoolStores(t *testing.T) {
+	ctx := t.Context()
+	mgmt, def, a := memory.New(), memory.New(), memory.New()
+	s := node(t, mgmt, newBackends(map[string]storage.Store{"memory://a": a}), pooled.Options{Default: shared{def}})
+	putPool(t, mgmt, zaqar.Pool{Name: "b", URI: "memory://gone", Weight: 1})
+	putPool(t, mgmt, zaqar.Pool{Name: "a", URI: "memory://a", Weight: 1})
+	got, err := s.PoolStores(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Name != "a" || got[1].Name != "b" || got[2].Name != "" {
+		t.Fatalf("PoolStores = %+v, want a, b and the default", got)
+	}
+	if got[0].Err != nil || got[0].Store == nil || got[0].Store.Ping(ctx) != nil {
+		t.Errorf("pool a = %+v", got[0])
+	}
+	if got[1].Err == nil || got[1].Store != nil {
+		t.Errorf("pool b, whose backend is missing = %+v, want its error", got[1])
+	}
+	if got[2].Store != storage.Store(shared{def}) || got[2].Err != nil {
+		t.Errorf("default = %+v", got[2])
+	}
+}
