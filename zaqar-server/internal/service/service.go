@@ -32,7 +32,9 @@ type Options struct {
 	// with _enable_encrypt_messages; PreviousKeys still open older bodies.
 	EncryptionKey string
 	PreviousKeys  []string
-	Logger        *slog.Logger
+	// ReadyTTL is how long a readiness answer is reused (default 1 s).
+	ReadyTTL time.Duration
+	Logger   *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
@@ -45,6 +47,7 @@ type Service struct {
 	trust     func(ctx context.Context, sc Scope, expires time.Time) (string, error)
 	metas     metaCache
 	sealer    *sealer
+	ready     readiness
 	log       *slog.Logger
 }
 
@@ -62,8 +65,11 @@ func New(store storage.Store, opts Options) *Service {
 	if err != nil {
 		panic(err) // AES-256 keys are always 32 bytes: cannot happen
 	}
+	if opts.ReadyTTL <= 0 {
+		opts.ReadyTTL = time.Second
+	}
 	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey,
-		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, log: log}
+		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, ready: readiness{ttl: opts.ReadyTTL}, log: log}
 }
 
 // Limits returns the limits the service enforces.
