@@ -2,6 +2,8 @@ package rest
 
 import (
 	"net/http"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 )
 
 // versions answers GET / with 300 Multiple Choices, as Zaqar does.
@@ -114,15 +116,75 @@ func (h *handler) pingHead(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// health reports storage reachability; Zaqar serves it in admin mode only.
+// health runs the storage health probe; Zaqar serves it in admin mode only.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	if !h.admin {
 		writeJSON(w, http.StatusNotFound, map[string]string{"title": "404 Not Found"})
 		return
 	}
-	if err := h.svc.Ping(r.Context()); err != nil {
+	health, err := h.svc.Health(r.Context())
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"storage_reachable": true})
+	writeJSON(w, http.StatusOK, healthDoc(health))
+}
+
+// virtualPool names the virtual pool in the health document; Zaqar's
+// leaves it out. A registered pool of that name keeps the key.
+const virtualPool = "virtual_pool"
+
+// healthDoc is Zaqar's health document: a store's _health, or with
+// pooling catalog_reachable and one such entry per pool.
+func healthDoc(hl service.Health) map[string]any {
+	if !hl.Pooled {
+		return storeHealthDoc(hl.Store)
+	}
+	doc := map[string]any{"catalog_reachable": hl.CatalogReachable}
+	for _, p := range hl.Pools {
+		if p.Name != "" {
+			doc[p.Name] = storeHealthDoc(p.StoreHealth)
+		}
+	}
+	for _, p := range hl.Pools {
+		if _, taken := doc[virtualPool]; p.Name == "" && !taken {
+			doc[virtualPool] = storeHealthDoc(p.StoreHealth)
+		}
+	}
+	return doc
+}
+
+func storeHealthDoc(sh service.StoreHealth) map[string]any {
+	ops := map[string]any{}
+	for name, op := range sh.Operations {
+		var ref any // null, as Zaqar's
+		if op.Ref != "" {
+			ref = op.Ref
+		}
+		ops[name] = map[string]any{"succeeded": op.Succeeded, "seconds": op.Elapsed.Seconds(), "ref": ref}
+	}
+	doc := map[string]any{"storage_reachable": sh.Reachable, "operation_status": ops}
+	if v := sh.Volume; v != nil {
+		doc["message_volume"] = map[string]int64{"free": v.Free, "claimed": v.Claimed, "total": v.Free + v.Claimed}
+	}
+	return doc
+}
+
+// live answers 200 while the process serves: a liveness probe.
+func (h *handler) live(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+}
+
+// ready answers 200 when this node can serve and 503 when its storage does
+// not answer (service.Ready: cached, and with pooling one pool suffices).
+// For load balancers: no authentication, no Client-ID, and no detail of
+// what failed, which /v2/health gives admins.
+func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.svc.Ready(r.Context()); err != nil {
+		h.log.Warn("readiness: storage unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

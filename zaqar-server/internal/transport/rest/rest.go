@@ -78,6 +78,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 		writeJSON(w, http.StatusMethodNotAllowed, transport.Doc{Title: "405 Method Not Allowed"})
 	})
 	r.Get("/", h.versions)
+	// Probes for load balancers and orchestrators, outside Zaqar's API.
+	r.Get("/healthz/live", h.live)
+	r.Get("/healthz/ready", h.ready)
 	r.Group(func(r chi.Router) {
 		// Zaqar's hooks run only for matched routes, in this order
 		// (zaqar/transport/wsgi/driver.py before hooks).
@@ -201,15 +204,15 @@ func (h *handler) presigned(next http.Handler) http.Handler {
 
 func isSigned(r *http.Request) bool { v, _ := r.Context().Value(signedKey{}).(bool); return v }
 
-// authenticate runs the configured authentication except for GET / and
-// pre-signed requests.
+// authenticate runs the configured authentication except for GET /, the
+// /healthz probes and pre-signed requests.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	if h.auth == nil {
 		return next
 	}
 	guarded := h.auth(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" || isSigned(r) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/healthz/") || isSigned(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
