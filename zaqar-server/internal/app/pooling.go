@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 
@@ -26,7 +27,7 @@ func openPooled(ctx context.Context, cfg config.Config) (storage.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("[drivers] management_store: %w", err)
 	}
-	opts := pooled.Options{Open: openPool, Capabilities: poolCapabilities}
+	opts := pooled.Options{Open: poolOpener(cfg), Capabilities: poolCapabilities}
 	if cfg.VirtualPool {
 		opts.Default = mgmt
 		if cfg.MessageStore != cfg.ManagementStore {
@@ -50,8 +51,8 @@ func openPooled(ctx context.Context, cfg config.Config) (storage.Store, error) {
 }
 
 // poolDriver names the driver of a pool URI: memory://, redis:// (and the
-// other Redis forms), or an embedded store's file as file:///path or a
-// plain path.
+// other Redis forms), mongodb:// (and mongodb+srv://), or an embedded
+// store's file as file:///path or a plain path.
 func poolDriver(uri string) (driver, path string, err error) {
 	if strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, ".") {
 		return "embedded", uri, nil
@@ -70,24 +71,46 @@ func poolDriver(uri string) (driver, path string, err error) {
 		return "embedded", u.Path, nil
 	case "redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
 		return "redis", "", nil
+	case "mongodb", "mongodb+srv":
+		return "mongodb", "", nil
 	}
 	return "", "", fmt.Errorf("no storage driver for %q URIs", u.Scheme)
 }
 
-// openPool opens the store a pool URI names. Each memory:// pool is a
-// store of its own in this process.
-func openPool(ctx context.Context, uri string, _ map[string]any) (storage.Store, error) {
-	driver, path, err := poolDriver(uri)
-	if err != nil {
-		return nil, err
+// poolOpener opens the store a pool URI names. Each memory:// pool is a
+// store of its own in this process. A MongoDB pool takes the options of
+// [drivers:message_store:mongodb] overridden by the pool's own options of
+// the same names (database, partitions, ...), as Zaqar builds a pool's
+// configuration (zaqar/storage/utils.py dynamic_conf); its uri is the
+// pool's.
+func poolOpener(cfg config.Config) pooled.Opener {
+	return func(ctx context.Context, uri string, options map[string]any) (storage.Store, error) {
+		driver, path, err := poolDriver(uri)
+		if err != nil {
+			return nil, err
+		}
+		switch driver {
+		case "memory":
+			return memory.New(), nil
+		case "embedded":
+			return embedded.Open(ctx, path)
+		case "mongodb":
+			mc := cfg
+			mc.MessageStore = "mongodb"
+			mc.Stores = maps.Clone(cfg.Stores)
+			opts := maps.Clone(cfg.Stores["mongodb"])
+			if opts == nil {
+				opts = map[string]string{}
+			}
+			for k, v := range options {
+				opts[k] = fmt.Sprint(v)
+			}
+			opts["uri"] = uri
+			mc.Stores["mongodb"] = opts
+			return openMongo(ctx, mc)
+		}
+		return redis.Open(ctx, uri)
 	}
-	switch driver {
-	case "memory":
-		return memory.New(), nil
-	case "embedded":
-		return embedded.Open(ctx, path)
-	}
-	return redis.Open(ctx, uri)
 }
 
 // poolCapabilities are what each driver offers, with Zaqar's names
@@ -101,6 +124,8 @@ func poolCapabilities(uri string) []string {
 	switch driver {
 	case "embedded":
 		return []string{"FIFO", "CLAIMS", "DURABILITY", "AOD"}
+	case "mongodb": // every capability, as Zaqar's MongoDB driver
+		return []string{"FIFO", "CLAIMS", "DURABILITY", "AOD", "HIGH_THROUGHPUT"}
 	default: // memory, redis
 		return []string{"FIFO", "CLAIMS", "AOD", "HIGH_THROUGHPUT"}
 	}

@@ -220,3 +220,25 @@ block_internal_webhooks = false
 		}
 	}
 }
+
+func TestPoolDriver(t *testing.T) {
+	for _, tc := range []struct {
+		uri, driver, path string
+	}{
+		{"memory://a", "memory", ""},
+		{"/var/lib/zaqar/p.db", "embedded", "/var/lib/zaqar/p.db"},
+		{"file:///var/lib/zaqar/p.db", "embedded", "/var/lib/zaqar/p.db"},
+		{"redis://10.0.0.5:6379/1", "redis", ""},
+		{"redis+sentinel://h1,h2/mymaster", "redis", ""},
+		{"mongodb://10.0.0.6:27017/?replicaSet=rs0", "mongodb", ""},
+		{"mongodb+srv://cluster.example.com/", "mongodb", ""},
+		{"cassandra://h", "", ""},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			driver, path, err := poolDriver(tc.uri)
+			if driver != tc.driver || path != tc.path || (err != nil) != (tc.driver == "") {
+				t.Errorf("poolDriver(%q) = %q, %q, %v; want %q, %q", tc.uri, driver, path, err, tc.driver, tc.path)
+			}
+		})
+	}
+}
