@@ -9,6 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only on --pprof-addr
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +32,7 @@ func main() {
 	bind := flag.String("bind", "", "override [drivers:transport:wsgi] bind")
 	port := flag.Int("port", -1, "override [drivers:transport:wsgi] port (0 picks a free port)")
 	wsPort := flag.Int("ws-port", -1, "override [drivers:transport:websocket] port (0 picks a free port)")
+	pprofAddr := flag.String("pprof-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	flag.Parse()
 
 	cfg, err := config.Load(cfgFiles...)
@@ -50,6 +54,17 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if *pprofAddr != "" {
+		// pprof registers on http.DefaultServeMux, which nothing else serves.
+		ln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "zaqar-server: --pprof-addr:", err)
+			os.Exit(2)
+		}
+		log.Info("pprof listening", "addr", ln.Addr().String())
+		go http.Serve(ln, nil)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
