@@ -15,6 +15,5 @@ for i = 1, #ARGV, 2 do
 		redis.call('ZADD', RX, score(m[EXPIRES]), id)
 	end
 end
-append(entries)
-reexpire()
+reexpire(append(entries))
 return unindexed()

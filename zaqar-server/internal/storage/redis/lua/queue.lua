@@ -91,7 +91,14 @@ end
 -- the record remembers the expiry set ('kexp'): a write whose latest expiry
 -- is within it changes nothing. A key Redis dropped (emptied) and a write
 -- re-created has no expiry at all, so data never expires early.
-local function reexpire()
+-- A caller that knows the latest expiry it wrote (math.huge: never) passes
+-- it, and the record's kexp when it has read it already (false: unset);
+-- when kexp covers it, nothing else is read.
+local function reexpire(latest, kexp)
+	if latest ~= nil then
+		if kexp == nil then kexp = redis.call('HGET', REC, 'kexp') end
+		if kexp == 'inf' or (kexp and latest ~= math.huge and latest <= tonumber(kexp)) then return end
+	end
 	local at = 0
 	for _, k in ipairs({EXP, CLX}) do
 		local last = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
@@ -101,7 +108,7 @@ local function reexpire()
 		end
 	end
 	if at == 0 then return end
-	local kexp = redis.call('HGET', REC, 'kexp')
+	kexp = redis.call('HGET', REC, 'kexp')
 	if kexp == 'inf' or (kexp and at ~= math.huge and at <= tonumber(kexp)) then return end
 	if at ~= math.huge then at = at + 600000 end
 	for _, k in ipairs({ORD, MSG, BODY, EXP, CLM, CLX}) do
@@ -129,24 +136,32 @@ local function unindexed()
 end
 
 -- append adds messages at the tail with the next markers. Each entry is
--- {id, state, body}; state[MARKER] is assigned here.
-local function append(entries)
-	local ctr = tonumber(redis.call('HGET', REC, 'ctr') or '0')
+-- {id, state, body}; state[MARKER] is assigned here. ctr is the record's
+-- counter when the caller has read it. Returns the latest expiry added
+-- (math.huge: never), for reexpire.
+local function append(entries, ctr)
+	if #entries == 0 then return 0 end
+	if ctr == nil then ctr = tonumber(redis.call('HGET', REC, 'ctr') or '0') end
 	local ms, bs, os, es = {}, {}, {}, {}
+	local latest = 0
 	for _, e in ipairs(entries) do
 		ctr = ctr + 1
-		e[2][MARKER] = ctr
-		ms[#ms + 1] = e[1]; ms[#ms + 1] = cmsgpack.pack(e[2])
-		bs[#bs + 1] = e[1]; bs[#bs + 1] = e[3]
-		os[#os + 1] = num(ctr); os[#os + 1] = e[1]
-		es[#es + 1] = score(e[2][EXPIRES]); es[#es + 1] = e[1]
+		local m = e[2]
+		m[MARKER] = ctr
+		local exp = m[EXPIRES]
+		if exp == 0 then latest = math.huge elseif exp > latest then latest = exp end
+		local k = #ms
+		ms[k + 1] = e[1]; ms[k + 2] = cmsgpack.pack(m)
+		bs[k + 1] = e[1]; bs[k + 2] = e[3]
+		os[k + 1] = ctr; os[k + 2] = e[1] -- Redis formats integral numbers exactly
+		es[k + 1] = score(exp); es[k + 2] = e[1]
 	end
-	if #ms == 0 then return end
 	redis.call('HSET', MSG, unpack(ms))
 	redis.call('HSET', BODY, unpack(bs))
 	redis.call('ZADD', ORD, unpack(os))
 	redis.call('ZADD', EXP, unpack(es))
-	redis.call('HSET', REC, 'ctr', num(ctr))
+	redis.call('HSET', REC, 'ctr', ctr)
+	return latest
 end
 
 -- scan calls f(id, m) for the messages after marker in queue order until f
