@@ -51,6 +51,10 @@ type Options struct {
 	ClaimTTL   time.Duration // how long a worker holds outbox entries before renewing [60 s]
 	Sweep      time.Duration // how often to look for outbox work left by crashes or other nodes [30 s]
 	CacheTTL   time.Duration // how long a queue's subscriber list is reused on posts [1 s]
+	// Observe, when set, is told how each delivery ended (Delivered, or
+	// Failed once its retries are spent) and of each retry, with the kind
+	// of subscriber (see Kind). For metrics: it must return quickly.
+	Observe func(kind string, o Outcome)
 
 	sleep func(context.Context, time.Duration) error // tests shorten retries
 }
@@ -90,6 +94,59 @@ const (
 	kindConfirm      = "c"
 	kindUnsubscribe  = "u"
 )
+
+// Outcome is how a delivery attempt ended, for Options.Observe.
+type Outcome uint8
+
+const (
+	Delivered Outcome = iota // the subscriber accepted it
+	Failed                   // given up: retries spent, a final refusal, or undeliverable
+	Retried                  // one more attempt follows a failed one
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Failed:
+		return "failed"
+	case Retried:
+		return "retried"
+	}
+	return "unknown"
+}
+
+// Kinds of subscriber, as Kind names them.
+const (
+	KindWebhook = "webhook" // http, https (connection-bound WebSocket subscriptions too)
+	KindTrust   = "trust"   // trust+http, trust+https
+	KindMail    = "mailto"
+	KindOther   = "other" // a scheme that cannot be notified
+)
+
+// Kind classifies a subscriber URI by scheme into one of a few kinds, so
+// that metrics labelled by it stay bounded.
+func Kind(subscriber string) string {
+	scheme, _, ok := strings.Cut(subscriber, ":")
+	if !ok {
+		return KindOther
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return KindWebhook
+	case "trust+http", "trust+https":
+		return KindTrust
+	case "mailto":
+		return KindMail
+	}
+	return KindOther
+}
+
+func (n *Notifier) observe(subscriber string, o Outcome) {
+	if n.opts.Observe != nil {
+		n.opts.Observe(Kind(subscriber), o)
+	}
+}
 
 // New returns a Notifier over store; call Run to deliver.
 func New(store storage.Store, opts Options) *Notifier {
@@ -450,9 +507,12 @@ func (n *Notifier) handle(ctx context.Context, ob zaqar.QueueRef, claimID string
 		if ctx.Err() != nil {
 			return false, false // shutting down: the claim expires and another try follows
 		}
+		n.observe(sub.Subscriber, Failed)
 		n.log.Error("notification dropped after retries", "project", ref.Owner(), "queue", ref.Name,
 			"subscription", sub.ID, "subscriber", redact(sub.Subscriber), "err", err)
+		return true, false
 	}
+	n.observe(sub.Subscriber, Delivered)
 	return true, false
 }
 

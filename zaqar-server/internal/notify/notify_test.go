@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -177,11 +178,16 @@ func TestRetries(t *testing.T) {
 	subscribe(t, store, q, refused.URL, nil)
 	var slept []time.Duration
 	var mu sync.Mutex
+	outcomes := map[string]int{}
 	n := start(t, store, Options{sleep: func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		slept = append(slept, d)
 		mu.Unlock()
 		return ctx.Err()
+	}, Observe: func(kind string, o Outcome) {
+		mu.Lock()
+		outcomes[kind+" "+o.String()]++
+		mu.Unlock()
 	}})
 	post(t, n, store, q, `1`, `2`)
 	got := flaky.wait(t, 5)
@@ -194,9 +200,35 @@ func TestRetries(t *testing.T) {
 		t.Errorf("a 400 was retried: %d requests for 2 notifications", c)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if len(slept) != 3 || slept[0] != 0 {
 		t.Errorf("waits before retries = %v, want three immediate retries", slept)
+	}
+	mu.Unlock()
+	// Observe saw each delivery end and each retry.
+	deadline := time.Now().Add(10 * time.Second)
+	want := map[string]int{"webhook delivered": 2, "webhook retried": 3, "webhook failed": 2}
+	for {
+		mu.Lock()
+		got := fmt.Sprint(outcomes)
+		mu.Unlock()
+		if got == fmt.Sprint(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outcomes %s, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestKind(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h/x": KindWebhook, "HTTPS://h": KindWebhook, "trust+https://h": KindTrust,
+		"mailto:a@b.c": KindMail, "ftp://h": KindOther, "nonsense": KindOther,
+	} {
+		if got := Kind(in); got != want {
+			t.Errorf("Kind(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -111,6 +111,7 @@ func (n *Notifier) webhook(ctx context.Context, sub zaqar.Subscription, target s
 		if serr := n.pause(ctx, wait); serr != nil {
 			return serr
 		}
+		n.observe(sub.Subscriber, Retried)
 		err = attempt()
 	}
 	return err
