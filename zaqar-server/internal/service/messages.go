@@ -65,19 +65,23 @@ func (s *Service) parseMessages(meta zaqar.Metadata, body []byte, clientID strin
 	if err != nil {
 		return nil, err
 	}
-	var doc object
+	var list []byte // a top-level array has no "messages" either
 	if raw[0] == '{' {
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			return nil, errUnparsable
+		err := walkObject(raw, func(key, val []byte, _ bool) error {
+			if string(key) == "messages" {
+				list = val // the last one wins, as in a decoded map
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	raw, ok := doc["messages"] // a top-level array has no "messages" either
-	if !ok {
+	if list == nil {
 		return nil, zaqar.Invalidf("No messages were found in the request body.")
 	}
-	items, err := decodeArray(raw)
-	if err != nil {
-		return nil, err
+	if list[0] != '[' {
+		return nil, errDocType
 	}
 	defTTL := int64(s.limits.DefaultMessageTTL / time.Second)
 	if n, ok := asInt(meta["_default_message_ttl"]); ok && n != 0 {
@@ -90,41 +94,65 @@ func (s *Service) parseMessages(meta zaqar.Metadata, body []byte, clientID strin
 	}
 	maxTTL := int64(s.limits.MaxMessageTTL / time.Second)
 	maxDelay := int64(s.limits.MaxMessageDelay / time.Second)
-	out := make([]zaqar.NewMessage, 0, len(items))
-	for _, item := range items {
-		if b := bytes.TrimSpace(item); len(b) == 0 || b[0] != '{' {
-			return nil, errDocType
+	var out []zaqar.NewMessage
+	err = walkArray(list, func(item []byte, _ bool) error {
+		if item[0] != '{' {
+			return errDocType
 		}
-		var o object
-		if err := json.Unmarshal(item, &o); err != nil {
-			return nil, errUnparsable
-		}
-		ttl, err := o.intField("ttl", defTTL)
+		var ttlRaw, delayRaw, b []byte
+		bodyCompact := true
+		err := walkObject(item, func(key, val []byte, compact bool) error {
+			switch string(key) {
+			case "ttl":
+				ttlRaw = val
+			case "delay":
+				delayRaw = val
+			case "body":
+				b, bodyCompact = val, compact
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		b, ok := o["body"]
-		if !ok {
-			return nil, zaqar.BadBodyf(`Missing "body" field.`)
-		}
-		var delay int64
-		if delayed {
-			if delay, err = o.intField("delay", defDelay); err != nil {
-				return nil, err
+		ttl, delay := defTTL, int64(0)
+		if ttlRaw != nil {
+			if ttl, err = parseInt("ttl", ttlRaw); err != nil {
+				return err
 			}
 		}
+		if b == nil {
+			return zaqar.BadBodyf(`Missing "body" field.`)
+		}
+		if delayed {
+			delay = defDelay
+			if delayRaw != nil {
+				if delay, err = parseInt("delay", delayRaw); err != nil {
+					return err
+				}
+			}
+		}
+		if bodyCompact {
+			b = bytes.Clone(b)
+		} else {
+			b = compact(b)
+		}
 		out = append(out, zaqar.NewMessage{
-			Body:     compact(b),
+			Body:     b,
 			TTL:      time.Duration(ttl) * time.Second,
 			Delay:    time.Duration(delay) * time.Second,
 			ClientID: clientID,
 		})
 		if ttl < 60 || ttl > maxTTL {
-			return nil, zaqar.Invalidf("The TTL for a message may not exceed %d seconds, and must be at least 60 seconds long.", maxTTL)
+			return zaqar.Invalidf("The TTL for a message may not exceed %d seconds, and must be at least 60 seconds long.", maxTTL)
 		}
 		if delay < 0 || delay > maxDelay {
-			return nil, zaqar.Invalidf("The Delay TTL for a message may not exceed %d seconds,and must be at least 0 seconds long.", maxDelay)
+			return zaqar.Invalidf("The Delay TTL for a message may not exceed %d seconds,and must be at least 0 seconds long.", maxDelay)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, zaqar.Invalidf("No messages to enqueu.")
