@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport/ws"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -84,5 +86,30 @@ func TestLoadAgainstServer(t *testing.T) {
 		if rep.Ops[op].Requests == 0 || len(rep.Ops[op].Errors) > 0 {
 			t.Errorf("%s: %+v", op, rep.Ops[op])
 		}
+	}
+}
+
+// TestWebSocketLoad posts over WebSocket with a window of requests in
+// flight on each connection and consumes over WebSocket: the replies must
+// be matched to their requests (nothing miscounted), everything produced
+// consumed once.
+func TestWebSocketLoad(t *testing.T) {
+	svc := service.New(memory.New(), service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(rest.New(svc, rest.Options{}))
+	defer srv.Close()
+	wsrv := httptest.NewServer(ws.New(svc, ws.Options{}))
+	defer wsrv.Close()
+	c := config{endpoint: srv.URL, wsEndpoint: "ws" + strings.TrimPrefix(wsrv.URL, "http"), project: "bench-ws",
+		wsProducers: 2, wsWindow: 8, wsConsumers: 2, batch: 3, msgSize: 50, claimLimit: 5, claimTTL: 60, queues: 1,
+		duration: 700 * time.Millisecond, drain: 10 * time.Second, jsonOnly: true}
+	rep, err := load(t.Context(), c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
+		t.Errorf("report = %+v", rep)
+	}
+	if post := rep.Ops["ws-post"]; post.Requests == 0 || len(post.Errors) > 0 || rep.Produced != 3*post.Requests {
+		t.Errorf("ws-post: %+v", post)
 	}
 }

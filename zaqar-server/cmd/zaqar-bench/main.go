@@ -27,7 +27,7 @@ import (
 type config struct {
 	endpoint, wsEndpoint, project, token, ceiling string
 	producers, consumers, listers, churn          int
-	wsProducers, wsConsumers                      int
+	wsProducers, wsConsumers, wsWindow            int
 	batch, msgSize, claimLimit, queues            int
 	duration, drain                               time.Duration
 	claimTTL                                      int
@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&c.churn, "churn", 0, "clients creating and deleting queues")
 	flag.IntVar(&c.wsProducers, "ws-producers", 0, "WebSocket producers (one connection each)")
 	flag.IntVar(&c.wsConsumers, "ws-consumers", 0, "WebSocket consumers (one connection each)")
+	flag.IntVar(&c.wsWindow, "ws-window", 1, "requests each WebSocket producer keeps in flight on its connection")
 	flag.IntVar(&c.batch, "batch", 1, "messages per post")
 	flag.IntVar(&c.msgSize, "msg-size", 64, "approximate body size in bytes")
 	flag.IntVar(&c.claimLimit, "claim-limit", 10, "messages per claim")

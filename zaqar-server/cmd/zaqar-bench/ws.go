@@ -35,6 +35,15 @@ func dialWS(ctx context.Context, c config) (*wsConn, error) {
 }
 
 func (w *wsConn) call(ctx context.Context, action string, body any, extra map[string]string) (int, json.RawMessage, error) {
+	if err := w.send(ctx, action, body, extra); err != nil {
+		return 0, nil, err
+	}
+	return w.reply(ctx)
+}
+
+// send writes one request; replies come back in request order (the
+// server answers a connection's requests one after another).
+func (w *wsConn) send(ctx context.Context, action string, body any, extra map[string]string) error {
 	headers := map[string]string{}
 	for k, v := range w.headers {
 		headers[k] = v
@@ -43,9 +52,11 @@ func (w *wsConn) call(ctx context.Context, action string, body any, extra map[st
 		headers[k] = v
 	}
 	req, _ := json.Marshal(map[string]any{"action": action, "headers": headers, "body": body})
-	if err := w.c.Write(ctx, websocket.MessageText, req); err != nil {
-		return 0, nil, err
-	}
+	return w.c.Write(ctx, websocket.MessageText, req)
+}
+
+// reply reads the answer to the oldest request not yet answered.
+func (w *wsConn) reply(ctx context.Context) (int, json.RawMessage, error) {
 	_, data, err := w.c.Read(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -60,6 +71,9 @@ func (w *wsConn) call(ctx context.Context, action string, body any, extra map[st
 	return res.Headers.Status, res.Body, nil
 }
 
+// produceWS posts over one connection with up to -ws-window requests in
+// flight: a reader goroutine takes the replies in order while this one
+// keeps writing, so one connection is not bound by its round trip.
 func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker, q string, id int) {
 	w, err := dialWS(ctx, c)
 	if err != nil {
@@ -67,6 +81,26 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 		return
 	}
 	defer w.c.Close(websocket.StatusNormalClosure, "")
+	inflight := make(chan time.Time, max(c.wsWindow, 1)) // send times, oldest first
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for start := range inflight {
+			status, _, err := w.reply(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || status != 201 {
+				rec.fail("ws-post", failureWS(status, err))
+				if err != nil {
+					return
+				}
+				continue
+			}
+			rec.ok("ws-post", time.Since(start), c.batch)
+			chk.posted(id, c.batch)
+		}
+	}()
 	var seq int64 = 1
 	p := pad(c.msgSize)
 	for until.Err() == nil {
@@ -74,22 +108,21 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 		for i := range msgs {
 			msgs[i] = map[string]any{"ttl": 3600, "body": payload{P: id, S: seq + int64(i), Pad: p}}
 		}
-		start := time.Now()
-		status, _, err := w.call(ctx, "message_post", map[string]any{"queue_name": q, "messages": msgs}, nil)
-		if ctx.Err() != nil {
+		select {
+		case inflight <- time.Now():
+		case <-readerDone: // the connection failed
 			return
 		}
-		if err != nil || status != 201 {
-			rec.fail("ws-post", failureWS(status, err))
-			if err != nil {
-				return
+		if err := w.send(ctx, "message_post", map[string]any{"queue_name": q, "messages": msgs}, nil); err != nil {
+			if ctx.Err() == nil {
+				rec.fail("ws-post", "transport")
 			}
-			continue
+			break
 		}
-		rec.ok("ws-post", time.Since(start), c.batch)
-		chk.posted(id, c.batch)
 		seq += int64(c.batch)
 	}
+	close(inflight)
+	<-readerDone
 }
 
 func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q string, id int, idle chan<- string) {
