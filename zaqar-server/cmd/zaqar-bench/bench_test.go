@@ -100,7 +100,7 @@ func TestWebSocketLoad(t *testing.T) {
 	wsrv := httptest.NewServer(ws.New(svc, ws.Options{}))
 	defer wsrv.Close()
 	c := config{endpoint: srv.URL, wsEndpoint: "ws" + strings.TrimPrefix(wsrv.URL, "http"), project: "bench-ws",
-		wsProducers: 2, wsWindow: 8, wsConsumers: 2, batch: 3, msgSize: 50, claimLimit: 5, claimTTL: 60, queues: 1,
+		wsProducers: 2, wsWindow: 8, wsConsumers: 2, wsIdle: 20, batch: 3, msgSize: 50, claimLimit: 5, claimTTL: 60, queues: 1,
 		duration: 700 * time.Millisecond, drain: 10 * time.Second, jsonOnly: true}
 	rep, err := load(t.Context(), c, false)
 	if err != nil {

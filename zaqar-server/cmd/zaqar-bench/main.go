@@ -27,7 +27,7 @@ import (
 type config struct {
 	endpoint, wsEndpoint, project, token, ceiling string
 	producers, consumers, listers, churn          int
-	wsProducers, wsConsumers, wsWindow            int
+	wsProducers, wsConsumers, wsWindow, wsIdle    int
 	batch, msgSize, claimLimit, queues            int
 	duration, drain                               time.Duration
 	claimTTL                                      int
@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&c.churn, "churn", 0, "clients creating and deleting queues")
 	flag.IntVar(&c.wsProducers, "ws-producers", 0, "WebSocket producers (one connection each)")
 	flag.IntVar(&c.wsConsumers, "ws-consumers", 0, "WebSocket consumers (one connection each)")
+	flag.IntVar(&c.wsIdle, "ws-idle", 0, "idle WebSocket connections held open during the run (to measure the server's memory per connection)")
 	flag.IntVar(&c.wsWindow, "ws-window", 1, "requests each WebSocket producer keeps in flight on its connection")
 	flag.IntVar(&c.batch, "batch", 1, "messages per post")
 	flag.IntVar(&c.msgSize, "msg-size", 64, "approximate body size in bytes")
@@ -113,6 +114,21 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	for i := range queues {
 		queues[i] = fmt.Sprintf("bench-%s-%d", runID, i)
 	}
+	if c.wsIdle > 0 && !ceilingPhase {
+		conns, err := openIdle(ctx, c)
+		defer func() {
+			for _, w := range conns {
+				w.c.CloseNow()
+			}
+		}()
+		if err != nil {
+			return Report{}, err
+		}
+		if !c.jsonOnly {
+			fmt.Fprintf(os.Stderr, "%d idle WebSocket connections open\n", len(conns))
+		}
+	}
+
 	cl := newClient(c)
 	rec := newRecorder()
 	chk := newChecker(time.Duration(c.claimTTL) * time.Second)

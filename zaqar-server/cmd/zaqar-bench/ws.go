@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -192,4 +193,40 @@ func failureWS(status int, err error) string {
 		return "transport"
 	}
 	return strconv.Itoa(status)
+}
+
+// openIdle opens c.wsIdle connections that only answer pings, 64 dials at
+// a time.
+func openIdle(ctx context.Context, c config) ([]*wsConn, error) {
+	conns := make([]*wsConn, c.wsIdle)
+	errs := make(chan error, c.wsIdle)
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			w, err := dialWS(ctx, c)
+			if err != nil {
+				errs <- err
+				return
+			}
+			w.c.CloseRead(context.WithoutCancel(ctx)) // answers pings, drops anything else
+			conns[i] = w
+		}()
+	}
+	wg.Wait()
+	open := conns[:0]
+	for _, w := range conns {
+		if w != nil {
+			open = append(open, w)
+		}
+	}
+	select {
+	case err := <-errs:
+		return open, fmt.Errorf("idle WebSocket connections: %d of %d failed, first: %w", c.wsIdle-len(open), c.wsIdle, err)
+	default:
+	}
+	return open, nil
 }
