@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/metrics"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
@@ -18,6 +19,7 @@ var benchHandlers = []struct {
 	opts func() rest.Options
 }{
 	{"plain", func() rest.Options { return rest.Options{} }},
+	{"metrics", func() rest.Options { return rest.Options{Observe: metrics.New(metrics.Options{}).Route} }},
 }
 
 // BenchmarkHandler serves requests straight through the handler (no

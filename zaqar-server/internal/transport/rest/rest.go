@@ -39,6 +39,11 @@ type Options struct {
 	// must leave the caller's project, user and roles in the X-Project-Id,
 	// X-User-Id and X-Roles headers.
 	Authenticate func(http.Handler) http.Handler
+	// Observe, when set, is asked once per route (its pattern, such as
+	// /v2/queues/{queue}, and method; "unmatched" for requests that match
+	// none) for a function that is then called after every request to
+	// that route with its status and duration: metrics.
+	Observe func(route, method string) func(code int, elapsed time.Duration)
 }
 
 type handler struct {
@@ -49,6 +54,7 @@ type handler struct {
 	pools  bool
 	policy *policy.Enforcer
 	auth   func(http.Handler) http.Handler
+	routes *routeTable // with Options.Observe
 }
 
 // New returns the HTTP handler of the v2 API.
@@ -62,6 +68,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 		h.policy, _ = policy.New(policy.Defaults())
 	}
 	r := chi.NewRouter()
+	if opts.Observe != nil {
+		r.Use(h.observe)
+	}
 	r.Use(h.requestID, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
@@ -144,6 +153,9 @@ func New(svc *service.Service, opts Options) http.Handler {
 			r.With(h.allow("subscription:confirm")).Put("/v2/topics/{queue}/subscriptions/{subscription}/confirm", h.confirmSubscription)
 		})
 	})
+	if opts.Observe != nil {
+		h.routes = newRouteTable(r, opts.Observe)
+	}
 	return r
 }
 
