@@ -47,6 +47,7 @@ type Config struct {
 
 	WSGI      Listen
 	WebSocket WebSocket
+	Metrics   Metrics
 
 	Limits zaqar.Limits
 
@@ -92,6 +93,14 @@ type WebSocket struct {
 	NotificationPort int // notification-port; 0 picks a free port
 }
 
+// Metrics is the [metrics] section (ours): Prometheus metrics at /metrics
+// on a listener of their own, never the API's. Off by default; when on,
+// loopback unless bind says otherwise.
+type Metrics struct {
+	Enabled bool
+	Listen
+}
+
 // Keystone holds the Keystone options of [keystone_authtoken] or [trustee].
 type Keystone struct {
 	AuthURL, WWWAuthenticateURI        string
@@ -133,6 +142,7 @@ func Default() Config {
 		ManagementStore: "embedded",
 		WSGI:            Listen{Bind: "127.0.0.1", Port: 8888},
 		WebSocket:       WebSocket{Listen: Listen{Bind: "127.0.0.1", Port: 9000}, NotificationBind: "127.0.0.1"},
+		Metrics:         Metrics{Listen: Listen{Bind: "127.0.0.1", Port: 9464}},
 		Limits:          zaqar.DefaultLimits(),
 		Notification: Notification{MaxWorkers: 10, SMTPMode: "third_part", SMTPCommand: "/usr/sbin/sendmail -t -oi",
 			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookTimeout: 10 * time.Second},
@@ -382,6 +392,11 @@ func sections() map[string]map[string]option {
 			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
 			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
 		},
+		"metrics": {
+			"enabled": boolean(func(c *Config) *bool { return &c.Metrics.Enabled }),
+			"bind":    str(func(c *Config) *string { return &c.Metrics.Bind }),
+			"port":    integer(func(c *Config) *int { return &c.Metrics.Port }),
+		},
 		"pooling:catalog": {
 			"enable_virtual_pool": boolean(func(c *Config) *bool { return &c.VirtualPool }),
 		},
@@ -523,6 +538,9 @@ func (c Config) Validate() error {
 		if p.v < 0 || p.v > 65535 {
 			return bad("drivers:transport:websocket", p.key, "out of range: %d", p.v)
 		}
+	}
+	if c.Metrics.Port < 0 || c.Metrics.Port > 65535 {
+		return bad("metrics", "port", "out of range: %d", c.Metrics.Port)
 	}
 	l := c.Limits
 	for _, p := range []struct {

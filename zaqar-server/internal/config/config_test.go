@@ -85,6 +85,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown driver", "[drivers]\nmessage_store = cassandra\n", []string{`"message_store"`, "cassandra"}},
 		{"bad limit", "[transport]\nmax_messages_per_page = 0\n", []string{`"max_messages_per_page"`}},
 		{"bad uuid mode", "[transport]\nclient_id_uuid_safe = loose\n", []string{`"client_id_uuid_safe"`}},
+		{"typo in metrics", "[metrics]\nenable = true\n", []string{"[metrics]", `"enable"`}},
+		{"bad metrics port", "[metrics]\nport = 70000\n", []string{"[metrics]", `"port"`, "out of range"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,5 +133,18 @@ func TestInlineHashIsPartOfValue(t *testing.T) {
 	}
 	if c.SignedURLKey != "abc # def" {
 		t.Errorf("secret_key = %q, want oslo.config's literal value", c.SignedURLKey)
+	}
+}
+
+func TestMetricsSection(t *testing.T) {
+	if m := Default().Metrics; m.Enabled || m.Addr() != "127.0.0.1:9464" {
+		t.Errorf("default [metrics] = %+v, want off on 127.0.0.1:9464", m)
+	}
+	c, err := Load(writeConf(t, "[metrics]\nenabled = true\nbind = 0.0.0.0\nport = 9100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Metrics.Enabled || c.Metrics.Addr() != "0.0.0.0:9100" {
+		t.Errorf("[metrics] = %+v", c.Metrics)
 	}
 }
