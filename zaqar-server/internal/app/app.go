@@ -18,6 +18,7 @@ import (
 
 	"github.com/zaqar-go/suite/keystone"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/metrics"
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
@@ -31,9 +32,26 @@ import (
 // OpenStore opens the message store the configuration names, or with
 // [DEFAULT] pooling the pooled store (see openPooled).
 func OpenStore(ctx context.Context, cfg config.Config) (storage.Store, error) {
+	return openStore(ctx, cfg, nil)
+}
+
+// wrapStore, when not nil, wraps every store that holds messages (the
+// message store, each pool) as it is opened: metrics count their failures.
+type wrapStore func(driver string, st storage.Store) storage.Store
+
+func openStore(ctx context.Context, cfg config.Config, wrap wrapStore) (storage.Store, error) {
 	if cfg.Pooling {
-		return openPooled(ctx, cfg)
+		return openPooled(ctx, cfg, wrap)
 	}
+	st, err := openDriver(ctx, cfg)
+	if err != nil || wrap == nil {
+		return st, err
+	}
+	return wrap(cfg.MessageStore, st), nil
+}
+
+// openDriver opens [drivers] message_store.
+func openDriver(ctx context.Context, cfg config.Config) (storage.Store, error) {
 	switch cfg.MessageStore {
 	case "memory":
 		return memory.New(), nil
@@ -97,7 +115,8 @@ func (t *trustTokens) get(ctx context.Context, trustID string) (string, error) {
 
 // Notifier builds the subscriber notifier from [notification]; validator
 // (nil without Keystone) makes trust+http(s) subscribers work.
-func Notifier(cfg config.Config, store storage.Store, validator *keystone.Validator, log *slog.Logger) *notify.Notifier {
+// observe, when not nil, hears each delivery's outcome (metrics).
+func Notifier(cfg config.Config, store storage.Store, validator *keystone.Validator, log *slog.Logger, observe func(kind string, o notify.Outcome)) *notify.Notifier {
 	var trustToken func(context.Context, string) (string, error)
 	if validator != nil {
 		trustToken = (&trustTokens{v: validator, tokens: map[string]cachedToken{}}).get
@@ -109,7 +128,7 @@ func Notifier(cfg config.Config, store storage.Store, validator *keystone.Valida
 	return notify.New(store, notify.Options{
 		Logger: log, Workers: n.MaxWorkers, RequireConfirmation: n.RequireConfirmation,
 		SignedURLKey: cfg.SignedURLKey, DefaultSubscriptionTTL: cfg.Limits.DefaultSubscriptionTTL,
-		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks, TrustToken: trustToken,
+		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks, TrustToken: trustToken, Observe: observe,
 		Mail: notify.MailOptions{Mode: n.SMTPMode, Command: n.SMTPCommand, Host: n.SMTPHost, Port: n.SMTPPort,
 			User: n.SMTPUser, Password: n.SMTPPassword, TLS: n.SMTPTLS,
 			ExternalConfirmationURL: n.ExternalConfirmationURL,
@@ -156,15 +175,20 @@ func Service(cfg config.Config, store storage.Store, notifier *notify.Notifier, 
 
 // Handler builds the HTTP API over store; notifier and validator may be nil.
 func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
-	return restHandler(cfg, Service(cfg, store, notifier, validator, log), validator, log)
+	return restHandler(cfg, Service(cfg, store, notifier, validator, log), validator, nil, log)
 }
 
-func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
+// restHandler builds the HTTP API; m (nil without [metrics]) records its
+// requests.
+func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Validator, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
 	pol, err := policy.Load(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
 	}
 	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol}
+	if m != nil {
+		opts.Observe = m.Route
+	}
 	if validator != nil {
 		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{})
 	}
@@ -176,7 +200,14 @@ func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Va
 // serve both from one). ready, when not nil, receives the HTTP address
 // actually bound (useful with port 0).
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(addr string)) error {
-	store, err := OpenStore(ctx, cfg)
+	var m *metrics.Metrics
+	var wrap wrapStore
+	var observe func(string, notify.Outcome)
+	if cfg.Metrics.Enabled {
+		m = metrics.New(metrics.Options{Logger: log.With("component", "metrics")})
+		wrap, observe = m.Store, m.Notification
+	}
+	store, err := openStore(ctx, cfg, wrap)
 	if err != nil {
 		return err
 	}
@@ -189,11 +220,14 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	if err != nil {
 		return err
 	}
-	notifier := Notifier(cfg, store, validator, log)
+	notifier := Notifier(cfg, store, validator, log, observe)
 	svc := Service(cfg, store, notifier, validator, log)
-	handler, err := restHandler(cfg, svc, validator, log)
+	handler, err := restHandler(cfg, svc, validator, m, log)
 	if err != nil {
 		return err
+	}
+	if m != nil {
+		m.Watch(store)
 	}
 	// Deliveries stop only after the HTTP server has drained, so every
 	// accepted post has its notifications queued first.
@@ -205,6 +239,12 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	if err != nil {
 		return err
 	}
+	metricsSrv, err := serveMetrics(cfg, m, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer metricsSrv.Close()
 	sockets, err := listenWebSocket(cfg, svc, validator, log)
 	if err != nil {
 		ln.Close()

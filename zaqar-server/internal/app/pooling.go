@@ -20,20 +20,20 @@ import (
 // hold the queues. With [pooling:catalog] enable_virtual_pool the message
 // store also serves the queues that are in no pool (Zaqar's virtual pool);
 // when both name the same driver they are one store.
-func openPooled(ctx context.Context, cfg config.Config) (storage.Store, error) {
+func openPooled(ctx context.Context, cfg config.Config, wrap wrapStore) (storage.Store, error) {
 	mc := cfg
 	mc.Pooling, mc.MessageStore = false, cfg.ManagementStore
 	mgmt, err := OpenStore(ctx, mc)
 	if err != nil {
 		return nil, fmt.Errorf("[drivers] management_store: %w", err)
 	}
-	opts := pooled.Options{Open: poolOpener(cfg), Capabilities: poolCapabilities}
+	opts := pooled.Options{Open: poolOpener(cfg, wrap), Capabilities: poolCapabilities}
 	if cfg.VirtualPool {
 		opts.Default = mgmt
 		if cfg.MessageStore != cfg.ManagementStore {
 			dc := cfg
 			dc.Pooling = false
-			if opts.Default, err = OpenStore(ctx, dc); err != nil {
+			if opts.Default, err = openStore(ctx, dc, wrap); err != nil {
 				mgmt.Close()
 				return nil, err
 			}
@@ -77,40 +77,51 @@ func poolDriver(uri string) (driver, path string, err error) {
 	return "", "", fmt.Errorf("no storage driver for %q URIs", u.Scheme)
 }
 
-// poolOpener opens the store a pool URI names. Each memory:// pool is a
-// store of its own in this process. A MongoDB pool takes the options of
+// poolOpener opens the store a pool URI names (openPool); wrap, when not
+// nil, wraps each one.
+func poolOpener(cfg config.Config, wrap wrapStore) pooled.Opener {
+	return func(ctx context.Context, uri string, options map[string]any) (storage.Store, error) {
+		st, err := openPool(ctx, cfg, uri, options)
+		if err != nil || wrap == nil {
+			return st, err
+		}
+		driver, _, _ := poolDriver(uri)
+		return wrap(driver, st), nil
+	}
+}
+
+// openPool opens the store of a pool URI. Each memory:// pool is a store
+// of its own in this process. A MongoDB pool takes the options of
 // [drivers:message_store:mongodb] overridden by the pool's own options of
 // the same names (database, partitions, ...), as Zaqar builds a pool's
 // configuration (zaqar/storage/utils.py dynamic_conf); its uri is the
 // pool's.
-func poolOpener(cfg config.Config) pooled.Opener {
-	return func(ctx context.Context, uri string, options map[string]any) (storage.Store, error) {
-		driver, path, err := poolDriver(uri)
-		if err != nil {
-			return nil, err
-		}
-		switch driver {
-		case "memory":
-			return memory.New(), nil
-		case "embedded":
-			return embedded.Open(ctx, path)
-		case "mongodb":
-			mc := cfg
-			mc.MessageStore = "mongodb"
-			mc.Stores = maps.Clone(cfg.Stores)
-			opts := maps.Clone(cfg.Stores["mongodb"])
-			if opts == nil {
-				opts = map[string]string{}
-			}
-			for k, v := range options {
-				opts[k] = fmt.Sprint(v)
-			}
-			opts["uri"] = uri
-			mc.Stores["mongodb"] = opts
-			return openMongo(ctx, mc)
-		}
-		return redis.Open(ctx, uri)
+func openPool(ctx context.Context, cfg config.Config, uri string, options map[string]any) (storage.Store, error) {
+	driver, path, err := poolDriver(uri)
+	if err != nil {
+		return nil, err
 	}
+	switch driver {
+	case "memory":
+		return memory.New(), nil
+	case "embedded":
+		return embedded.Open(ctx, path)
+	case "mongodb":
+		mc := cfg
+		mc.MessageStore = "mongodb"
+		mc.Stores = maps.Clone(cfg.Stores)
+		opts := maps.Clone(cfg.Stores["mongodb"])
+		if opts == nil {
+			opts = map[string]string{}
+		}
+		for k, v := range options {
+			opts[k] = fmt.Sprint(v)
+		}
+		opts["uri"] = uri
+		mc.Stores["mongodb"] = opts
+		return openMongo(ctx, mc)
+	}
+	return redis.Open(ctx, uri)
 }
 
 // poolCapabilities are what each driver offers, with Zaqar's names

@@ -1,0 +1,278 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+)
+
+// serve runs the server on free ports until the test ends and returns its
+// base URL.
+func serve(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	cfg.WSGI.Port = 0
+	cfg.WebSocket.Port = freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	select {
+	case a := <-addrc:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	return ""
+}
+
+// adminCall sends one request as an admin of project "p" and returns the status
+// and body.
+func adminCall(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
+	req.Header.Set("X-Project-ID", "p")
+	req.Header.Set("X-Roles", "admin")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// eventually polls until adminCall answers status, for up to 20 s.
+func eventually(t *testing.T, status int, method, url string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, b := adminCall(t, method, url, "")
+		if got == status {
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s = %d %s after 20s, want %d", method, url, got, b, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// redisServer is a redis-server this test starts and stops.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// startRedis starts an ephemeral redis-server on port (a free one when 0).
+// Without redis-server on PATH the test is skipped, or fails under
+// ZAQAR_TEST_REQUIRE_ALL=1.
+func startRedis(t *testing.T, port int) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
+			t.Fatal("redis-server is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1")
+		}
+		t.Skip("redis-server is not on PATH")
+	}
+	if port == 0 {
+		port = freePort(t)
+	}
+	dir := t.TempDir()
+	log, err := os.Create(filepath.Join(dir, "redis.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{t: t, port: port, dir: dir, cmd: cmd}
+	t.Cleanup(r.stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for !r.answers() {
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			t.Fatalf("redis-server on port %d did not start:\n%s", port, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+func (r *redisServer) answers() bool {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(r.port), time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "+PONG\r\n"
+}
+
+// stop ends the server this test started (by its process) and waits.
+func (r *redisServer) stop() {
+	if r.cmd == nil {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		r.cmd.Process.Kill()
+		<-done
+	}
+	r.cmd = nil
+}
+
+// Readiness follows a real Redis: 200 while it answers, 503 once it is
+// gone, 200 again when it is back; liveness stays 200 throughout, and
+// /v2/health answers 200 with storage_reachable false, as Zaqar's Redis
+// driver does. Metrics see the outage too.
+func TestReadinessRedis(t *testing.T) {
+	redis := startRedis(t, 0)
+	cfg := config.Default()
+	cfg.AdminMode = true
+	cfg.MessageStore = "redis"
+	cfg.Stores["redis"] = map[string]string{"uri": redis.url()}
+	cfg.Metrics.Enabled, cfg.Metrics.Port = true, freePort(t)
+	base := serve(t, cfg)
+	scrapeURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.Metrics.Port)
+
+	eventually(t, 200, "GET", base+"/healthz/ready")
+	if got, b := adminCall(t, "GET", base+"/v2/health", ""); got != 200 || !strings.Contains(string(b), `"storage_reachable":true`) {
+		t.Fatalf("health = %d %s", got, b)
+	}
+	if text := scrapeText(t, scrapeURL); !strings.Contains(text, "\nzaqar_storage_up{pool=\"\"} 1\n") {
+		t.Errorf("storage up not reported:\n%s", grep(text, "zaqar_storage"))
+	}
+
+	redis.stop()
+	eventually(t, 503, "GET", base+"/healthz/ready")
+	if got, _ := adminCall(t, "GET", base+"/healthz/live", ""); got != 200 {
+		t.Errorf("live = %d with storage down", got)
+	}
+	got, b := adminCall(t, "GET", base+"/v2/health", "")
+	var h struct {
+		StorageReachable bool `json:"storage_reachable"`
+		OperationStatus  map[string]struct {
+			Succeeded bool    `json:"succeeded"`
+			Ref       *string `json:"ref"`
+		} `json:"operation_status"`
+	}
+	if err := json.Unmarshal(b, &h); got != 200 || err != nil || h.StorageReachable || h.OperationStatus["create_queue"].Succeeded || h.OperationStatus["create_queue"].Ref == nil {
+		t.Errorf("health with Redis down = %d %s", got, b)
+	}
+	text := scrapeText(t, scrapeURL)
+	if !strings.Contains(text, "\nzaqar_storage_up{pool=\"\"} 0\n") || !strings.Contains(text, `zaqar_storage_errors_total{driver="redis",operation="ping"}`) {
+		t.Errorf("outage not in the metrics:\n%s", grep(text, "zaqar_storage"))
+	}
+
+	startRedis(t, redis.port)
+	eventually(t, 200, "GET", base+"/healthz/ready")
+}
+
+// With pooling, one pool down: /v2/health answers 200, that pool's entry
+// says storage_reachable false, the other's true, catalog_reachable is
+// false (Zaqar's is_alive); readiness stays 200 since a pool answers.
+func TestHealthPoolDown(t *testing.T) {
+	redis := startRedis(t, 0)
+	cfg := config.Default()
+	cfg.AdminMode, cfg.Pooling = true, true
+	cfg.ManagementStore = "memory"
+	base := serve(t, cfg)
+	for name, uri := range map[string]string{"mem": "memory://mem", "red": redis.url()} {
+		if got, b := adminCall(t, "PUT", base+"/v2/pools/"+name, fmt.Sprintf(`{"uri":%q,"weight":1}`, uri)); got != 201 {
+			t.Fatalf("PUT pool %s = %d %s", name, got, b)
+		}
+	}
+	redis.stop()
+
+	got, b := adminCall(t, "GET", base+"/v2/health", "")
+	if got != 200 {
+		t.Fatalf("health = %d %s", got, b)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc) != 3 || string(doc["catalog_reachable"]) != "false" {
+		t.Errorf("health = %s, want catalog_reachable false and the two pools", b)
+	}
+	for name, want := range map[string]bool{"mem": true, "red": false} {
+		var h struct {
+			StorageReachable bool            `json:"storage_reachable"`
+			OperationStatus  json.RawMessage `json:"operation_status"`
+		}
+		if err := json.Unmarshal(doc[name], &h); err != nil || h.StorageReachable != want || h.OperationStatus == nil {
+			t.Errorf("pool %s: %s, want storage_reachable %v", name, doc[name], want)
+		}
+	}
+	if got, b := adminCall(t, "GET", base+"/healthz/ready", ""); got != 200 {
+		t.Errorf("ready with one pool of two down = %d %s", got, b)
+	}
+}
+
+func scrapeText(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", url, res.StatusCode, b)
+	}
+	return string(b)
+}
+
+// grep keeps the lines of text that contain s.
+func grep(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
