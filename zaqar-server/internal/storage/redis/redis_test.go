@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
@@ -327,4 +329,64 @@ func TestCluster(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestKeysOutliveTheirData checks the Redis expiry the scripts give a
+// queue's keys (reexpire): never earlier than the latest message or claim
+// they hold, re-set when a write outlives it, left alone when not.
+func TestKeysOutliveTheirData(t *testing.T) {
+	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
+	ctx := t.Context()
+	s, err := redis.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opt)
+	defer raw.Close()
+	q := zaqar.QueueRef{Project: "ttl-" + strconv.FormatInt(time.Now().UnixNano(), 36), Name: "q"}
+	defer s.Queues().Delete(context.WithoutCancel(ctx), q)
+	tag := "zq:{" + q.Project + "/" + q.Name + "}"
+	// atLeast fails unless every data key lives at least d more (and at
+	// most d plus the ten minutes of slack plus a margin).
+	atLeast := func(what string, keys []string, d time.Duration) {
+		t.Helper()
+		for _, k := range keys {
+			ttl, err := raw.PTTL(ctx, tag+k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ttl < d-2*time.Second || ttl > d+10*time.Minute+5*time.Second {
+				t.Errorf("%s: key %s expires in %v, want %v (+10 min slack)", what, k, ttl, d)
+			}
+		}
+	}
+	msgKeys := []string{":ord", ":msg", ":body", ":exp"}
+	post := func(ttl time.Duration) {
+		t.Helper()
+		if _, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: ttl, ClientID: "c"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(2 * time.Minute)
+	atLeast("first post", msgKeys, 2*time.Minute)
+	post(50 * time.Minute) // beyond the slack: the expiry moves
+	atLeast("longer post", msgKeys, 50*time.Minute)
+	post(time.Minute) // within it: nothing changes
+	atLeast("shorter post", msgKeys, 50*time.Minute)
+
+	c, _, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: 70 * time.Minute, Grace: 5 * time.Minute, Limit: 10})
+	if err != nil || c.ID == "" {
+		t.Fatalf("claim: %v %v", c, err)
+	}
+	// Claimed messages live until the claim ends plus grace.
+	atLeast("claim", append(msgKeys, ":clm", ":clx"), 75*time.Minute)
+	if err := s.Claims().Update(ctx, q, c.ID, 90*time.Minute, 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	atLeast("claim update", append(msgKeys, ":clm", ":clx"), 95*time.Minute)
 }

@@ -48,7 +48,7 @@ for _, p in ipairs(picked) do
 end
 if #c > 3 then
 	putc(cid, c)
-	reexpire()
+	reexpire(cexp + grace) -- nothing added expires later
 	out[2] = num(cexp)
 else
 	out[2] = ''

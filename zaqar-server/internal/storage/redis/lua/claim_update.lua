@@ -18,5 +18,5 @@ for i = 4, #c do
 end
 putc(cid, n)
 gc()
-reexpire()
+reexpire(cexp + grace) -- nothing added expires later
 return 0
