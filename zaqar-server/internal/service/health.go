@@ -247,9 +247,17 @@ func (s *Service) Ready(ctx context.Context) error {
 	cancel()
 
 	r.mu.Lock()
+	was := r.err
 	r.err, r.checked, r.running = err, time.Now(), nil
 	r.mu.Unlock()
 	close(done)
+	// Logged when the answer changes, not on every poll.
+	switch {
+	case err != nil && (was == nil):
+		s.log.Warn("readiness: storage unreachable", "err", err)
+	case err == nil && was != nil:
+		s.log.Info("readiness: storage answers again")
+	}
 	return err
 }
 

@@ -182,7 +182,6 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := h.svc.Ready(r.Context()); err != nil {
-		h.log.Warn("readiness: storage unreachable", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
