@@ -119,6 +119,10 @@ func (s *Store) Messages() storage.MessageStore           { return s.engine.Mess
 func (s *Store) Claims() storage.ClaimStore               { return s.engine.Claims() }
 func (s *Store) Subscriptions() storage.SubscriptionStore { return s.engine.Subscriptions() }
 
+// Volume counts the live messages from the in-process index, as the memory
+// store does (/v2/health's message_volume, /metrics).
+func (s *Store) Volume(ctx context.Context) (storage.Volume, error) { return s.engine.Volume(ctx) }
+
 // Ping fails once a commit has failed or the store is closed.
 func (s *Store) Ping(ctx context.Context) error { return s.journal.healthy() }
 

@@ -182,6 +182,8 @@ func TestReopen(t *testing.T) {
 
 	before := dump(t, s, "p")
 	lastMarker := marker(t, c.get(q, ids[4]))
+	volume, err := s.Volume(ctx)
+	noErr(t, err)
 	noErr(t, s.Close())
 
 	s = open(t, dir, clock)
@@ -189,6 +191,10 @@ func TestReopen(t *testing.T) {
 	after := dump(t, s, "p")
 	if !reflect.DeepEqual(before, after) {
 		t.Fatalf("state after reopen differs\nbefore: %+v\nafter:  %+v", before, after)
+	}
+	// ids[0] under cl; ids[4] in q and ids[3] in the dead-letter queue free.
+	if v, err := s.Volume(ctx); err != nil || v != volume || v != (storage.Volume{Free: 2, Claimed: 1}) {
+		t.Errorf("Volume after reopen = %+v, %v; before %+v, want 2 free, 1 claimed", v, err, volume)
 	}
 	if _, err := s.Messages().Get(ctx, q, ids[1]); !errors.Is(err, storage.ErrMessageNotFound) {
 		t.Errorf("deleted message after reopen: %v", err)
