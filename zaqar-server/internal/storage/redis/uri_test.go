@@ -27,6 +27,7 @@ func TestParseURI(t *testing.T) {
 		{"sentinel query", "redis+sentinel://s1?master=m", Target{Mode: "sentinel", Network: "tcp", Addrs: []string{"s1:26379"}, Master: "m"}},
 		{"cluster", "redis+cluster://:pw@n1:7000,n2:7001?pool_size=20&dial_timeout=2s", Target{Mode: "cluster", Network: "tcp", Addrs: []string{"n1:7000", "n2:7001"}, Password: "pw", PoolSize: 20, DialTimeout: 2 * time.Second}},
 		{"retries on request", "redis://h:1?max_retries=3", Target{Mode: "single", Network: "tcp", Addrs: []string{"h:1"}, MaxRetries: 3}},
+		{"no pipelining", "redis://h:1?pipeline=false", Target{Mode: "single", Network: "tcp", Addrs: []string{"h:1"}, Pipeline: false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseURI(tc.uri)
@@ -36,6 +37,7 @@ func TestParseURI(t *testing.T) {
 			if tc.want.MaxRetries == 0 {
 				tc.want.MaxRetries = -1
 			}
+			tc.want.Pipeline = !strings.Contains(tc.uri, "pipeline=false")
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("ParseURI(%q) =\n%+v, want\n%+v", tc.uri, got, tc.want)
 			}
@@ -56,6 +58,7 @@ func TestParseURIErrors(t *testing.T) {
 		{"redis://h:99999", "bad port"},
 		{"redis://h?socket_timeout=soon", "socket_timeout"},
 		{"redis:", "no host and no socket path"},
+		{"redis://h?pipeline=maybe", "pipeline"},
 	} {
 		_, err := ParseURI(tc.uri)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
