@@ -14,7 +14,10 @@ import (
 
 const clientID = "3381af92-2b9e-11e3-b191-71861300734c"
 
-// client speaks Zaqar's HTTP API with keep-alive connections.
+// client speaks Zaqar's HTTP API with keep-alive connections, or a new
+// connection per request with -no-keepalive (for servers that close after
+// each answer, such as uwsgi's --http-socket: reusing their connections
+// fails).
 type client struct {
 	base, project, token string
 	http                 *http.Client
@@ -24,7 +27,8 @@ func newClient(c config) *client {
 	conns := c.producers + c.consumers + c.listers + c.churn + 4
 	return &client{base: strings.TrimRight(c.endpoint, "/"), project: c.project, token: c.token,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}}}
+			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
+			DisableKeepAlives: c.noKeepAlive}}}
 }
 
 // do sends a request and returns status and body; err only for transport failures.

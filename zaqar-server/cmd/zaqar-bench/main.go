@@ -31,7 +31,7 @@ type config struct {
 	batch, msgSize, claimLimit, queues            int
 	duration, drain                               time.Duration
 	claimTTL                                      int
-	jsonOnly                                      bool
+	jsonOnly, noKeepAlive                         bool
 }
 
 func main() {
@@ -61,6 +61,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long producers run")
 	flag.DurationVar(&c.drain, "drain", 30*time.Second, "how long consumers may drain after producers stop")
 	flag.BoolVar(&c.jsonOnly, "json", false, "print only the JSON line")
+	flag.BoolVar(&c.noKeepAlive, "no-keepalive", false, "a new HTTP connection per request (for servers that close after each answer)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
