@@ -38,7 +38,7 @@ type fakeKeystone struct {
 
 const fakePassword = "s3cret"
 
-func newFakeKeystone(t *testing.T) *fakeKeystone {
+func newFakeKeystone(t testing.TB) *fakeKeystone {
 	fk := &fakeKeystone{password: fakePassword, users: map[string]string{}}
 	fk.srv = httptest.NewServer(http.HandlerFunc(fk.serve))
 	t.Cleanup(fk.srv.Close)
@@ -238,7 +238,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // newTestValidator returns a Validator on fk with a settable clock and a
 // log captured in buf.
-func newTestValidator(t *testing.T, fk *fakeKeystone, edit func(*Config)) (*Validator, *clock, *syncBuffer) {
+func newTestValidator(t testing.TB, fk *fakeKeystone, edit func(*Config)) (*Validator, *clock, *syncBuffer) {
 	t.Helper()
 	buf := &syncBuffer{}
 	cfg := Config{

@@ -79,6 +79,8 @@ type Identity struct {
 	Roles                                                      []string  // names, implied roles included
 	TrustID                                                    string    // set for trust-scoped tokens
 	ExpiresAt                                                  time.Time // of the token
+
+	headers []headerValue // what Middleware sets, built once per validated token
 }
 
 // HasRole reports whether the token carries role, compared without regard to
@@ -289,6 +291,9 @@ func (v *Validator) Validate(ctx context.Context, token string) (Identity, error
 		ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
 		defer cancel()
 		id, err := v.fetch(ctx, token)
+		if err == nil {
+			id.headers = identityHeaderValues(id)
+		}
 		if v.cache != nil {
 			now := v.now()
 			switch {

@@ -77,20 +77,45 @@ func Middleware(v *Validator, opts MiddlewareOptions) func(http.Handler) http.Ha
 					"The Keystone service is temporarily unavailable.")
 				return
 			}
-			setIdentityHeaders(r.Header, id)
-			next.ServeHTTP(w, r.WithContext(ContextWithIdentity(r.Context(), id)))
+			r = r.WithContext(ContextWithIdentity(r.Context(), id))
+			r.Header = withIdentityHeaders(r.Header, id)
+			next.ServeHTTP(w, r)
 		})
 	}
 }
 
-func removeIdentityHeaders(h http.Header) {
+// identityHeaderSet holds identityHeaders in http.Header's canonical form.
+var identityHeaderSet = func() map[string]bool {
+	m := make(map[string]bool, len(identityHeaders))
 	for _, name := range identityHeaders {
-		h.Del(name)
+		m[http.CanonicalHeaderKey(name)] = true
+	}
+	return m
+}()
+
+// removeIdentityHeaders walks the request's few headers rather than
+// deleting each of the 33 names: this runs on every request.
+func removeIdentityHeaders(h http.Header) {
+	for k := range h {
+		if identityHeaderSet[k] {
+			delete(h, k)
+		}
 	}
 }
 
-func setIdentityHeaders(h http.Header, id Identity) {
+// headerValue is one identity header, its key canonical and its value a
+// one-element slice shared by every request with the same token (cap 1, so
+// an Add copies rather than writes into it).
+type headerValue struct {
+	key string
+	val []string
+}
+
+// identityHeaderValues builds the headers Middleware sets; Validate
+// builds them once per token and the cache keeps them with the identity.
+func identityHeaderValues(id Identity) []headerValue {
 	roles := strings.Join(id.Roles, ",")
+	var out []headerValue
 	for _, kv := range [...][2]string{
 		{"X-Identity-Status", "Confirmed"},
 		{"X-User-Id", id.UserID},
@@ -110,9 +135,28 @@ func setIdentityHeaders(h http.Header, id Identity) {
 		{"X-Tenant", id.ProjectName},
 	} {
 		if kv[1] != "" {
-			h.Set(kv[0], kv[1])
+			out = append(out, headerValue{http.CanonicalHeaderKey(kv[0]), []string{kv[1]}})
 		}
 	}
+	return out
+}
+
+// withIdentityHeaders returns h's headers plus the identity's, in a new map
+// sized for both: adding sixteen keys to the request's own map grew it
+// twice, the biggest cost of a cached token.
+func withIdentityHeaders(h http.Header, id Identity) http.Header {
+	hv := id.headers
+	if hv == nil {
+		hv = identityHeaderValues(id)
+	}
+	out := make(http.Header, len(h)+len(hv))
+	for k, v := range h {
+		out[k] = v
+	}
+	for _, v := range hv {
+		out[v.key] = v.val
+	}
+	return out
 }
 
 // unauthorized answers like keystonemiddleware's auth_token.
