@@ -1,24 +1,18 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // serve runs the server on free ports until the test ends and returns its
@@ -26,7 +20,7 @@ import (
 func serve(t *testing.T, cfg config.Config) string {
 	t.Helper()
 	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = freePort(t)
+	cfg.WebSocket.Port = testserver.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -83,98 +77,17 @@ func eventually(t *testing.T, status int, method, url string) []byte {
 	}
 }
 
-// redisServer is a redis-server this test starts and stops.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startRedis starts an ephemeral redis-server on port (a free one when 0).
-// Without redis-server on PATH the test is skipped, or fails under
-// ZAQAR_TEST_REQUIRE_ALL=1.
-func startRedis(t *testing.T, port int) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatal("redis-server is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1")
-		}
-		t.Skip("redis-server is not on PATH")
-	}
-	if port == 0 {
-		port = freePort(t)
-	}
-	dir := t.TempDir()
-	log, err := os.Create(filepath.Join(dir, "redis.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &redisServer{t: t, port: port, dir: dir, cmd: cmd}
-	t.Cleanup(r.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for !r.answers() {
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			t.Fatalf("redis-server on port %d did not start:\n%s", port, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *redisServer) answers() bool {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(r.port), time.Second)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && line == "+PONG\r\n"
-}
-
-// stop ends the server this test started (by its process) and waits.
-func (r *redisServer) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-done
-	}
-	r.cmd = nil
-}
-
 // Readiness follows a real Redis: 200 while it answers, 503 once it is
 // gone, 200 again when it is back; liveness stays 200 throughout, and
 // /v2/health answers 200 with storage_reachable false, as Zaqar's Redis
 // driver does. Metrics see the outage too.
 func TestReadinessRedis(t *testing.T) {
-	redis := startRedis(t, 0)
+	redis := testserver.StartRedis(t, t.TempDir(), 0)
 	cfg := config.Default()
 	cfg.AdminMode = true
 	cfg.MessageStore = "redis"
-	cfg.Stores["redis"] = map[string]string{"uri": redis.url()}
-	cfg.Metrics.Enabled, cfg.Metrics.Port = true, freePort(t)
+	cfg.Stores["redis"] = map[string]string{"uri": redis.URL()}
+	cfg.Metrics.Enabled, cfg.Metrics.Port = true, testserver.FreePort(t)
 	base := serve(t, cfg)
 	scrapeURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", cfg.Metrics.Port)
 
@@ -186,7 +99,7 @@ func TestReadinessRedis(t *testing.T) {
 		t.Errorf("storage up not reported:\n%s", grep(text, "zaqar_storage"))
 	}
 
-	redis.stop()
+	redis.Stop()
 	eventually(t, 503, "GET", base+"/healthz/ready")
 	if got, _ := adminCall(t, "GET", base+"/healthz/live", ""); got != 200 {
 		t.Errorf("live = %d with storage down", got)
@@ -207,7 +120,7 @@ func TestReadinessRedis(t *testing.T) {
 		t.Errorf("outage not in the metrics:\n%s", grep(text, "zaqar_storage"))
 	}
 
-	startRedis(t, redis.port)
+	testserver.StartRedis(t, t.TempDir(), redis.Port)
 	eventually(t, 200, "GET", base+"/healthz/ready")
 }
 
@@ -215,17 +128,17 @@ func TestReadinessRedis(t *testing.T) {
 // says storage_reachable false, the other's true, catalog_reachable is
 // false (Zaqar's is_alive); readiness stays 200 since a pool answers.
 func TestHealthPoolDown(t *testing.T) {
-	redis := startRedis(t, 0)
+	redis := testserver.StartRedis(t, t.TempDir(), 0)
 	cfg := config.Default()
 	cfg.AdminMode, cfg.Pooling = true, true
 	cfg.ManagementStore = "memory"
 	base := serve(t, cfg)
-	for name, uri := range map[string]string{"mem": "memory://mem", "red": redis.url()} {
+	for name, uri := range map[string]string{"mem": "memory://mem", "red": redis.URL()} {
 		if got, b := adminCall(t, "PUT", base+"/v2/pools/"+name, fmt.Sprintf(`{"uri":%q,"weight":1}`, uri)); got != 201 {
 			t.Fatalf("PUT pool %s = %d %s", name, got, b)
 		}
 	}
-	redis.stop()
+	redis.Stop()
 
 	got, b := adminCall(t, "GET", base+"/v2/health", "")
 	if got != 200 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // Without [metrics] enabled nothing listens on the metrics address, and
@@ -20,7 +21,7 @@ func TestMetricsOffByDefault(t *testing.T) {
 		t.Fatalf("default [metrics] = %+v, want off and loopback", cfg.Metrics)
 	}
 	cfg.MessageStore = "memory"
-	cfg.Metrics.Port = freePort(t)
+	cfg.Metrics.Port = testserver.FreePort(t)
 	base := serve(t, cfg)
 	if got, _ := adminCall(t, "GET", base+"/metrics", ""); got != 404 {
 		t.Errorf("GET /metrics on the API = %d, want 404", got)
@@ -37,7 +38,7 @@ func TestMetricsScrape(t *testing.T) {
 	cfg := config.Default()
 	cfg.MessageStore = "memory"
 	cfg.Notification.BlockInternalWebhooks = false
-	cfg.Metrics.Enabled, cfg.Metrics.Port = true, freePort(t)
+	cfg.Metrics.Enabled, cfg.Metrics.Port = true, testserver.FreePort(t)
 	base := serve(t, cfg)
 	scrapeURL := fmt.Sprintf("http://%s/metrics", cfg.Metrics.Addr())
 

@@ -18,6 +18,7 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/mongodb"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // mongoURL is the MongoDB-protocol server of the tests: MONGODB_URI when it
@@ -59,7 +60,7 @@ func TestPoolingMongoDB(t *testing.T) {
 	// the database.
 	cfg.Stores["mongodb"] = map[string]string{"database": "not_used_" + id, "partitions": "2", "max_retry_sleep": "0.01"}
 	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = freePort(t)
+	cfg.WebSocket.Port = testserver.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)

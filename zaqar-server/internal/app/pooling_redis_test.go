@@ -15,6 +15,7 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // TestPoolingNodes: two API nodes share a Redis catalog and two pools, two
@@ -45,7 +46,7 @@ func TestPoolingNodes(t *testing.T) {
 		cfg.ManagementStore = "redis"
 		cfg.Stores["redis"] = map[string]string{"uri": redisURL}
 		cfg.WSGI.Port = 0
-		cfg.WebSocket.Port = freePort(t)
+		cfg.WebSocket.Port = testserver.FreePort(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		addrc := make(chan string, 1)
 		done := make(chan error, 1)

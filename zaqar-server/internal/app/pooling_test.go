@@ -18,6 +18,7 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -53,7 +54,7 @@ block_internal_webhooks = false
 		t.Fatal(err)
 	}
 	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = freePort(t)
+	cfg.WebSocket.Port = testserver.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // node is one zaqar-server process of a scale-out test.
@@ -33,7 +34,7 @@ func startNodes(t *testing.T, n int, redisURL string) []node {
 		cfg.MessageStore = "redis"
 		cfg.Stores["redis"] = map[string]string{"uri": redisURL}
 		cfg.WSGI.Port = 0
-		cfg.WebSocket.Port = freePort(t)
+		cfg.WebSocket.Port = testserver.FreePort(t)
 		cfg.Notification.BlockInternalWebhooks = false
 		ctx, cancel := context.WithCancel(context.Background())
 		addrc := make(chan string, 1)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,19 +14,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
-
-// freePort returns a loopback port that was free a moment ago: Run
-// reports only the HTTP address it bound.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 type socket struct {
 	t *testing.T
@@ -80,7 +68,7 @@ func TestRunServesWebSocket(t *testing.T) {
 	cfg := config.Default()
 	cfg.MessageStore = "memory"
 	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = freePort(t)
+	cfg.WebSocket.Port = testserver.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrc := make(chan string, 1)
@@ -132,7 +120,7 @@ func TestRunServesWebSocket(t *testing.T) {
 // authenticate with a real token, and then acts in the token's project.
 func TestKeystoneWebSocket(t *testing.T) {
 	k := requireKeystone(t)
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	base := serveWithKeystone(t, k, func(c *config.Config) { c.WebSocket.Port = port })
 	demo := k.token(t, "DEMO")
 	s := dialSocket(t, port)

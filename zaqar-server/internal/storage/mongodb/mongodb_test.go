@@ -6,20 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/mongodb"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -67,88 +63,14 @@ func BenchmarkStore(b *testing.B) {
 	storagetest.Bench(b, func(tb testing.TB) storage.Store { return open(tb, url, testOptions()) })
 }
 
-// ferretDB is a FerretDB process this test started and stops.
-type ferretDB struct {
-	t    *testing.T
-	bin  string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startFerretDB starts the FerretDB that scripts/ferretdb builds
-// (ZAQAR_TEST_FERRETDB names the binary) on port (a free one when 0) with
-// its SQLite files in dir, and waits until it accepts connections.
-func startFerretDB(t *testing.T, dir string, port int) *ferretDB {
-	t.Helper()
-	bin := storagetest.RequireEnv(t, "ZAQAR_TEST_FERRETDB")
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	f := &ferretDB{t: t, bin: bin, port: port, dir: dir}
-	f.cmd = exec.Command(bin, "-listen", "127.0.0.1:"+strconv.Itoa(port), "-dir", filepath.Join(dir, "data"), "-log", filepath.Join(dir, "ferretdb.log"))
-	if err := f.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return f
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "ferretdb.log"))
-			t.Fatalf("ferretdb on port %d did not start:\n%s", port, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (f *ferretDB) url() string { return fmt.Sprintf("mongodb://127.0.0.1:%d/", f.port) }
-
-// kill stops the process the hard way, as a crash or a power cut of the
-// process would: SQLite's WAL must carry every acknowledged write.
-func (f *ferretDB) kill() {
-	if f.cmd == nil {
-		return
-	}
-	f.cmd.Process.Signal(syscall.SIGKILL)
-	f.cmd.Wait()
-	f.cmd = nil
-}
-
-func (f *ferretDB) stop() {
-	if f.cmd == nil {
-		return
-	}
-	f.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { f.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		f.cmd.Process.Kill()
-		<-done
-		f.t.Errorf("ferretdb on port %d ignored SIGTERM for 10s; killed", f.port)
-	}
-	f.cmd = nil
-}
-
 // A server restart loses nothing acknowledged, calls during the outage fail
 // with Unavailable (a 503), and the same Store recovers by itself once the
 // server is back.
 func TestRestart(t *testing.T) {
 	dir := t.TempDir()
-	srv := startFerretDB(t, dir, 0)
+	srv := testserver.StartFerretDB(t, dir, 0)
 	ctx := t.Context()
-	s := open(t, srv.url(), mongodb.Options{Database: "restart"})
+	s := open(t, srv.URL(), mongodb.Options{Database: "restart"})
 
 	q := zaqar.QueueRef{Project: "restart-" + rand.Text(), Name: "q"}
 	if _, err := s.Queues().Create(ctx, q, zaqar.Metadata{"k": "v"}); err != nil {
@@ -179,7 +101,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.kill()
+	srv.Kill()
 	outage := map[string]func(ctx context.Context) error{
 		"ping": s.Ping,
 		"post": func(ctx context.Context) error {
@@ -228,7 +150,7 @@ func TestRestart(t *testing.T) {
 		return
 	}
 
-	startFerretDB(t, dir, srv.port)
+	testserver.StartFerretDB(t, dir, srv.Port)
 	deadline := time.Now().Add(20 * time.Second)
 	for s.Ping(ctx) != nil {
 		if time.Now().After(deadline) {

@@ -1,20 +1,16 @@
 package redis_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +19,7 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -61,127 +58,17 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
-// redisServer is a redis-server this test started and stops.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startRedis starts redis-server on port (a free one when 0) with its data
-// in dir, persisting every write to the AOF, and waits until it answers.
-// Without redis-server on PATH the test is skipped, or fails under
-// ZAQAR_TEST_REQUIRE_ALL=1.
-func startRedis(t *testing.T, dir string, port int, args ...string) *redisServer {
-	t.Helper()
-	bin := lookPath(t, "redis-server")
-	if port == 0 {
-		port = freePort(t)
-	}
-	log, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	if len(args) == 0 {
-		args = []string{"--appendonly", "yes", "--appendfsync", "always", "--save", ""}
-	}
-	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--daemonize", "no"}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &redisServer{t: t, port: port, dir: dir, cmd: cmd}
-	t.Cleanup(r.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for !r.answers() {
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-			t.Fatalf("redis-server on port %d did not start:\n%s", port, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return r
-}
-
-// lookPath finds a Redis program: the test is skipped without it, or fails
-// under ZAQAR_TEST_REQUIRE_ALL=1.
-func lookPath(t *testing.T, name string) string {
-	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1", name)
-		}
-		t.Skipf("%s is not on PATH", name)
-	}
-	return bin
-}
-
-// freePort returns a free loopback port below 55536: a cluster node also
-// listens on its port + 10000.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if port <= 55535 {
-			return port
-		}
-	}
-	t.Fatal("no free port below 55536")
-	return 0
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// answers reports whether the server replies PONG.
-func (r *redisServer) answers() bool {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(r.port), time.Second)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && line == "+PONG\r\n"
-}
-
-// stop sends SIGTERM (Redis then writes and syncs its AOF) and waits.
-func (r *redisServer) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-done
-		r.t.Errorf("redis-server on port %d ignored SIGTERM for 10s; killed", r.port)
-	}
-	r.cmd = nil
-}
-
 // A Redis restart loses nothing acknowledged (appendonly yes), calls during
 // the outage fail with Unavailable (a 503), and the same Store recovers by
 // itself once Redis is back.
+// aof makes redis-server persist every write before it answers.
+var aof = []string{"--appendonly", "yes", "--appendfsync", "always", "--save", ""}
+
 func TestRestart(t *testing.T) {
 	dir := t.TempDir()
-	srv := startRedis(t, dir, 0)
+	srv := testserver.StartRedis(t, dir, 0, aof...)
 	ctx := t.Context()
-	s, err := redis.Open(ctx, srv.url())
+	s, err := redis.Open(ctx, srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +99,7 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	outage := map[string]func(ctx context.Context) error{
 		"ping": s.Ping,
 		"post": func(ctx context.Context) error {
@@ -249,7 +136,7 @@ func TestRestart(t *testing.T) {
 		}
 	}
 
-	startRedis(t, dir, srv.port)
+	testserver.StartRedis(t, dir, srv.Port, aof...)
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Ping(ctx) != nil {
 		if time.Now().After(deadline) {
@@ -300,13 +187,13 @@ func TestRestart(t *testing.T) {
 // starts: a queue's keys share a slot, and what spans slots (the project
 // index, dead-letter moves) works across nodes.
 func TestCluster(t *testing.T) {
-	cli := lookPath(t, "redis-cli")
+	cli := testserver.LookPath(t, "redis-cli")
 	var addrs []string
 	for range 3 {
 		dir := t.TempDir()
-		srv := startRedis(t, dir, 0, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+		srv := testserver.StartRedis(t, dir, 0, "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--appendonly", "no", "--save", "")
-		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(srv.port))
+		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(srv.Port))
 	}
 	create := exec.Command(cli, append([]string{"--cluster", "create"}, append(addrs, "--cluster-replicas", "0", "--cluster-yes")...)...)
 	if out, err := create.CombinedOutput(); err != nil {
