@@ -1,11 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,50 +13,11 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
-// serve runs the server on free ports until the test ends and returns its
-// base URL.
-func serve(t *testing.T, cfg config.Config) string {
-	t.Helper()
-	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = testserver.FreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
-	select {
-	case a := <-addrc:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
-	return ""
-}
-
 // adminCall sends one request as an admin of project "p" and returns the status
 // and body.
 func adminCall(t *testing.T, method, url, body string) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-	req.Header.Set("X-Project-ID", "p")
-	req.Header.Set("X-Roles", "admin")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	return request(t, method, url, "p", "admin", body)
 }
 
 // eventually polls until adminCall answers status, for up to 20 s.

@@ -2,10 +2,8 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -54,8 +52,6 @@ func serveWithKeystone(t *testing.T, k keystoneEnv, edit func(*config.Config)) s
 	t.Helper()
 	cfg := config.Default()
 	cfg.MessageStore = "memory"
-	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = 0
 	cfg.AuthStrategy = "keystone"
 	cfg.AdminMode = true
 	cfg.SignedURLKey = "integration-secret"
@@ -68,18 +64,7 @@ func serveWithKeystone(t *testing.T, k keystoneEnv, edit func(*config.Config)) s
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case a := <-addrc:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
-	return ""
+	return serve(t, cfg)
 }
 
 type call struct {

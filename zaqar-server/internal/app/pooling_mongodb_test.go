@@ -1,13 +1,9 @@
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -18,7 +14,6 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/mongodb"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
-	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // mongoURL is the MongoDB-protocol server of the tests: MONGODB_URI when it
@@ -59,43 +54,11 @@ func TestPoolingMongoDB(t *testing.T) {
 	// The section's options are the pools' defaults; the pools override
 	// the database.
 	cfg.Stores["mongodb"] = map[string]string{"database": "not_used_" + id, "partitions": "2", "max_retry_sleep": "0.01"}
-	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = testserver.FreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
-	var node string
-	select {
-	case a := <-addrc:
-		node = "http://" + a
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	node := serve(t, cfg)
 
 	call := func(method, path, body string) (int, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, node+path, rd)
-		req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-		req.Header.Set("X-Project-ID", "pooling-mongodb")
-		req.Header.Set("X-Roles", "admin")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
+		return request(t, method, node+path, "pooling-mongodb", "admin", body)
 	}
 	must := func(status int, method, path, body string) []byte {
 		t.Helper()

@@ -4,18 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
-	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
 
 // TestPoolingNodes: two API nodes share a Redis catalog and two pools, two
@@ -40,24 +35,13 @@ func TestPoolingNodes(t *testing.T) {
 	pools := map[string]string{"pa-" + id: db(14), "pb-" + id: db(15)}
 
 	var nodes []string
-	for i := range 2 {
+	for range 2 {
 		cfg := config.Default()
 		cfg.AdminMode, cfg.Pooling = true, true
 		cfg.ManagementStore = "redis"
 		cfg.Stores["redis"] = map[string]string{"uri": redisURL}
-		cfg.WSGI.Port = 0
-		cfg.WebSocket.Port = testserver.FreePort(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		addrc := make(chan string, 1)
-		done := make(chan error, 1)
-		go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-		t.Cleanup(func() { cancel(); <-done })
-		select {
-		case a := <-addrc:
-			nodes = append(nodes, "http://"+a)
-		case err := <-done:
-			t.Fatalf("node %d: %v", i, err)
-		}
+		base, _ := startNode(t, cfg)
+		nodes = append(nodes, base)
 	}
 	cat, err := redis.Open(t.Context(), redisURL)
 	if err != nil {
@@ -82,21 +66,7 @@ func TestPoolingNodes(t *testing.T) {
 
 	call := func(node, method, path, body string) (int, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, node+path, rd)
-		req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-		req.Header.Set("X-Project-ID", project)
-		req.Header.Set("X-Roles", "admin")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
+		return request(t, method, node+path, project, "admin", body)
 	}
 	must := func(status int, node, method, path, body string) []byte {
 		t.Helper()

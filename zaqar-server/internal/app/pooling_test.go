@@ -1,11 +1,8 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +15,6 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
-	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -53,49 +49,11 @@ block_internal_webhooks = false
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.WSGI.Port = 0
-	cfg.WebSocket.Port = testserver.FreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	}
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			stop()
-		}
-	}()
+	base, stop := startNode(t, cfg)
 
 	call := func(method, path, body string, roles string) (int, []byte) {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-		req.Header.Set("X-Project-ID", "proj")
-		req.Header.Set("X-Roles", roles)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, b
+		return request(t, method, base+path, "proj", roles, body)
 	}
 	must := func(status int, method, path, body, roles string) []byte {
 		t.Helper()
@@ -188,7 +146,6 @@ block_internal_webhooks = false
 		}
 	}
 	stop()
-	stopped = true
 
 	// Look at what the server left: the placements in the catalog, and the
 	// queues of the embedded pool.

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,20 +31,9 @@ func startNodes(t *testing.T, n int, redisURL string) []node {
 		cfg := config.Default()
 		cfg.MessageStore = "redis"
 		cfg.Stores["redis"] = map[string]string{"uri": redisURL}
-		cfg.WSGI.Port = 0
 		cfg.WebSocket.Port = testserver.FreePort(t)
 		cfg.Notification.BlockInternalWebhooks = false
-		ctx, cancel := context.WithCancel(context.Background())
-		addrc := make(chan string, 1)
-		done := make(chan error, 1)
-		go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-		t.Cleanup(func() { cancel(); <-done })
-		select {
-		case a := <-addrc:
-			nodes = append(nodes, node{http: "http://" + a, wsPort: cfg.WebSocket.Port})
-		case err := <-done:
-			t.Fatalf("node %d: %v", i, err)
-		}
+		nodes = append(nodes, node{http: serve(t, cfg), wsPort: cfg.WebSocket.Port})
 	}
 	return nodes
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,19 +66,9 @@ func (s *socket) do(action string, headers, body map[string]any) (int, any) {
 func TestRunServesWebSocket(t *testing.T) {
 	cfg := config.Default()
 	cfg.MessageStore = "memory"
-	cfg.WSGI.Port = 0
 	cfg.WebSocket.Port = testserver.FreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a }) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	base, stop := startNode(t, cfg)
+	addr := strings.TrimPrefix(base, "http://")
 	s := dialSocket(t, cfg.WebSocket.Port)
 	h := map[string]any{"Client-ID": "3381af92-2b9e-11e3-b191-71861300734c", "X-Project-ID": "app-ws"}
 	if status, body := s.do("subscription_create", h, map[string]any{"queue_name": "feed"}); status != 201 {
@@ -98,7 +87,8 @@ func TestRunServesWebSocket(t *testing.T) {
 		t.Fatalf("notification = %v", n)
 	}
 
-	cancel()
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }() // Run's error, if any, fails the test
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
 	_, _, err = s.c.Read(ctx2)
@@ -107,10 +97,7 @@ func TestRunServesWebSocket(t *testing.T) {
 		t.Errorf("on shutdown the socket got %v, want 1001", err)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
+	case <-stopped:
 	case <-time.After(20 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
