@@ -37,6 +37,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 
 	"github.com/zaqar-go/suite/heatsink"
+
+	"github.com/zaqar-go/suite/internal/tailbuf"
 )
 
 // Connect returns the Zaqar client for a queue: from a signed-URL file when
@@ -315,7 +317,7 @@ type command struct {
 func (c command) run(ctx context.Context, d Delivery) error {
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Stdin = bytes.NewReader(d.Body)
-	var out tail
+	var out tailbuf.Tail // the last 1 KiB, for the error
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -346,28 +348,6 @@ func (c command) run(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("%s: %w: %s", c.argv[0], err, strings.TrimSpace(out.String()))
 	}
 	return nil
-}
-
-// tail keeps the last 1 KiB written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 1024 {
-		t.buf = t.buf[len(t.buf)-1024:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 type repost struct {

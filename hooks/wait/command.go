@@ -9,11 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/zaqar-go/suite/hooks"
+
+	"github.com/zaqar-go/suite/internal/tailbuf"
 )
 
 // Command runs a program and approves when it exits 0. It gets the hook as
@@ -65,7 +66,7 @@ func (c *Command) Wait(ctx context.Context, h hooks.Hook) (Result, error) {
 func (c *Command) run(ctx context.Context, argv []string, h hooks.Hook) (string, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(Document(h))
-	var out tail
+	var out tailbuf.Tail // the last 1 KiB, for the error
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -76,26 +77,4 @@ func (c *Command) run(ctx context.Context, argv []string, h hooks.Hook) (string,
 	}
 	err := cmd.Run()
 	return strings.TrimSpace(out.String()), err
-}
-
-// tail keeps the last 1 KiB written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 1024 {
-		t.buf = t.buf[len(t.buf)-1024:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

@@ -1,17 +1,15 @@
 package watch
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/zaqar-go/suite/heatsink/listen"
+
+	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
 // Config is a hooks.yml file.
@@ -176,10 +174,8 @@ func ReadConfig(file string) (*Config, error) {
 // errors, reported with file and line.
 func ParseConfig(file string, data []byte) (*Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := yamlfile.Decode(file, data, &c); err != nil {
+		return nil, err
 	}
 	c.defaults()
 	if err := c.check(); err != nil {

@@ -54,60 +54,36 @@ func main() {
 
 // common are the connection flags every subcommand takes.
 type common struct {
-	zaqarURL, project string
-	debug             bool
-	log               *slog.Logger
-
-	once     sync.Once
-	provider *gophercloud.ProviderClient
-	cfg      cloud.Config
-	err      error
+	cloud.Session // --zaqar-url is its MessagingURL
+	project       string
+	debug         bool
+	log           *slog.Logger
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.zaqarURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
+	fs.StringVar(&c.MessagingURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
 	fs.StringVar(&c.project, "project", "", "project for a Zaqar without authentication (with --zaqar-url, no OS_AUTH_URL)")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
 }
 
 func (c *common) noAuth() bool {
-	return c.zaqarURL != "" && os.Getenv("OS_AUTH_URL") == "" && os.Getenv("OS_CLOUD") == ""
+	return c.MessagingURL != "" && os.Getenv("OS_AUTH_URL") == "" && os.Getenv("OS_CLOUD") == ""
 }
 
-func (c *common) authenticate(ctx context.Context) (*gophercloud.ProviderClient, error) {
-	c.once.Do(func() {
-		c.cfg, c.err = cloud.FromEnv()
-		if c.err == nil {
-			c.provider, c.err = cloud.Provider(ctx, c.cfg)
-		}
-	})
-	return c.provider, c.err
-}
-
-// messaging returns the Zaqar client.
+// messaging returns the Zaqar client, without authentication when
+// --zaqar-url is given and no credentials are.
 func (c *common) messaging(ctx context.Context) (*gophercloud.ServiceClient, error) {
 	if c.noAuth() {
 		if c.project == "" {
 			return nil, errors.New("--zaqar-url without OS_AUTH_URL needs --project (a Zaqar without authentication)")
 		}
-		return cloud.NoAuth(c.zaqarURL, c.project), nil
+		return cloud.NoAuth(c.MessagingURL, c.project), nil
 	}
-	pc, err := c.authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if c.zaqarURL != "" {
-		return cloud.MessagingAt(pc, c.zaqarURL), nil
-	}
-	return cloud.Messaging(pc, c.cfg.Endpoint)
+	return c.Messaging(ctx)
 }
 
 func (c *common) orchestration(ctx context.Context) (*gophercloud.ServiceClient, error) {
-	pc, err := c.authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return cloud.Orchestration(pc, c.cfg.Endpoint)
+	return c.Orchestration(ctx)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -53,48 +52,22 @@ func main() {
 
 // common are the connection flags every subcommand takes.
 type common struct {
-	zaqarURL string
-	debug    bool
-	log      *slog.Logger
-
-	once     sync.Once
-	provider *gophercloud.ProviderClient
-	cfg      cloud.Config
-	err      error
+	cloud.Session // --zaqar-url is its MessagingURL
+	debug         bool
+	log           *slog.Logger
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.zaqarURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
+	fs.StringVar(&c.MessagingURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
 }
 
-func (c *common) authenticate(ctx context.Context) (*gophercloud.ProviderClient, error) {
-	c.once.Do(func() {
-		c.cfg, c.err = cloud.FromEnv()
-		if c.err == nil {
-			c.provider, c.err = cloud.Provider(ctx, c.cfg)
-		}
-	})
-	return c.provider, c.err
-}
-
 func (c *common) messaging(ctx context.Context) (*gophercloud.ServiceClient, error) {
-	pc, err := c.authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if c.zaqarURL != "" {
-		return cloud.MessagingAt(pc, c.zaqarURL), nil
-	}
-	return cloud.Messaging(pc, c.cfg.Endpoint)
+	return c.Messaging(ctx)
 }
 
 func (c *common) heat(ctx context.Context, nestedDepth int) (*hooks.Heat, error) {
-	pc, err := c.authenticate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := cloud.Orchestration(pc, c.cfg.Endpoint)
+	sc, err := c.Orchestration(ctx)
 	if err != nil {
 		return nil, err
 	}
