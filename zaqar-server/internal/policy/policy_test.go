@@ -87,6 +87,13 @@ func TestLoadOverrides(t *testing.T) {
 	if e.Allowed("queues:delete", member, nil) || !e.Allowed("health:get", member, nil) || !e.Allowed("queues:get", member, nil) {
 		t.Error("overrides not applied")
 	}
+	// AllowsAll lets callers skip the check; only rules everyone passes.
+	for rule, want := range map[string]bool{"queues:get": true, "health:get": true, "queues:delete": false,
+		"pools:create": false, "admin_or_owner": false, "no such rule": false} {
+		if got := e.AllowsAll(rule); got != want {
+			t.Errorf("AllowsAll(%q) = %v, want %v", rule, got, want)
+		}
+	}
 	os.WriteFile(p, []byte("\"queues:delete\": \"role:admin or\"\n"), 0o600)
 	if _, err := Load(p); err == nil {
 		t.Error("Load of a bad rule succeeded")

@@ -83,10 +83,29 @@ func esc(s string) string { return escaper.Replace(s) }
 
 func queueTag(q zaqar.QueueRef) string { return "zq:{" + esc(q.Project) + "/" + esc(q.Name) + "}" }
 
-// queueKeys are the keys the queue scripts take, in the order of lua/queue.lua.
+// queueSuffixes follow the tag in the keys the queue scripts take, in the
+// order of lua/queue.lua.
+var queueSuffixes = [...]string{"", ":ord", ":msg", ":body", ":exp", ":clm", ":clx", ":out", ":rx"}
+
+// queueKeys are the keys the queue scripts take. Every script call needs
+// them, so they are cut from one string instead of nine concatenations.
 func queueKeys(q zaqar.QueueRef) []string {
 	t := queueTag(q)
-	return []string{t, t + ":ord", t + ":msg", t + ":body", t + ":exp", t + ":clm", t + ":clx", t + ":out", t + ":rx"}
+	var b strings.Builder
+	b.Grow(len(queueSuffixes)*len(t) + 32)
+	for _, sfx := range queueSuffixes {
+		b.WriteString(t)
+		b.WriteString(sfx)
+	}
+	all := b.String()
+	keys := make([]string, len(queueSuffixes))
+	at := 0
+	for i, sfx := range queueSuffixes {
+		n := len(t) + len(sfx)
+		keys[i] = all[at : at+n]
+		at += n
+	}
+	return keys
 }
 
 // subKeys are the keys the subscription scripts take (lua/subscription.lua).

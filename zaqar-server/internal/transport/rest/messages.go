@@ -63,7 +63,9 @@ func (h *handler) postMessages(w http.ResponseWriter, r *http.Request) {
 		hrefs[i] = r.URL.Path + "/" + id
 	}
 	w.Header().Set("Location", r.URL.Path+"?ids="+strings.Join(ids, ","))
-	writeJSON(w, http.StatusCreated, map[string]any{"resources": hrefs})
+	writeJSON(w, http.StatusCreated, struct {
+		Resources []string `json:"resources"`
+	}{hrefs})
 }
 
 func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) {
