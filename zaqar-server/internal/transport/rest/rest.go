@@ -55,6 +55,8 @@ type handler struct {
 	policy *policy.Enforcer
 	auth   func(http.Handler) http.Handler
 	routes *routeTable // with Options.Observe
+	// failures keeps a storage outage from flooding the log (5xx lines).
+	failures *transport.ErrorLog
 }
 
 // New returns the HTTP handler of the v2 API.
@@ -63,7 +65,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, failures: &transport.ErrorLog{}}
 	if h.policy == nil {
 		h.policy, _ = policy.New(policy.Defaults())
 	}
@@ -379,7 +381,7 @@ func writeBody(w io.Writer, v any) {
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, doc := transport.Describe(err)
 	if status >= 500 {
-		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		h.failures.Error(h.log, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	writeJSON(w, status, doc)
 }

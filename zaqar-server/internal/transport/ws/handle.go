@@ -189,7 +189,7 @@ func actionName(raw json.RawMessage) string {
 func (c *conn) fail(r *request, err error) response {
 	status, doc := transport.Describe(err)
 	if status >= 500 {
-		c.s.log.Error("websocket request failed", "conn", c.id, "action", r.action, "status", status, "err", err)
+		c.s.failures.Error(c.s.log, "websocket request failed", "conn", c.id, "action", r.action, "status", status, "err", err)
 	}
 	return response{status: status, body: errorDoc{Error: doc.Title, Exception: doc.Description}}
 }

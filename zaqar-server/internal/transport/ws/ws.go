@@ -14,6 +14,7 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -63,7 +64,8 @@ type Server struct {
 	closing bool
 	wg      sync.WaitGroup
 
-	slow atomic.Int64 // connections closed for falling behind
+	slow     atomic.Int64 // connections closed for falling behind
+	failures transport.ErrorLog
 }
 
 // New returns a Server over svc.
