@@ -14,8 +14,10 @@ import (
 	_ "net/http/pprof" // served only on --pprof-addr
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/app"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
@@ -62,6 +64,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "zaqar-server: --pprof-addr:", err)
 			os.Exit(2)
 		}
+		// Sampled, so cheap: contention and blocking show up in
+		// /debug/pprof/mutex and /debug/pprof/block.
+		runtime.SetMutexProfileFraction(100)
+		runtime.SetBlockProfileRate(int(100 * time.Microsecond))
 		log.Info("pprof listening", "addr", ln.Addr().String())
 		go http.Serve(ln, nil)
 	}
