@@ -58,21 +58,35 @@ func serve(t *testing.T, cfg config.Config) string {
 // are trusted) and returns the status and body.
 func request(t *testing.T, method, url, project, roles, body string) (int, []byte) {
 	t.Helper()
+	hdr := []string{"X-Project-ID", project}
+	if roles != "" {
+		hdr = append(hdr, "X-Roles", roles)
+	}
+	status, _, b := send(t, method, url, body, hdr...)
+	return status, b
+}
+
+// send sends one request with a Client-ID, a JSON body and hdr (name,
+// value pairs, sent as they are, empty values too). A transport failure fails the
+// test with a zero status (t.Error: callers may be other goroutines).
+func send(t *testing.T, method, url, body string, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, url, rd)
 	req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-	req.Header.Set("X-Project-ID", project)
-	if roles != "" {
-		req.Header.Set("X-Roles", roles)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return 0, nil, nil
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	return res.StatusCode, res.Header, b
 }

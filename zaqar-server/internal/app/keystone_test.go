@@ -75,26 +75,11 @@ type call struct {
 
 func do(t *testing.T, method, url, token, body string, hdr ...string) call {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
-		req.Header.Set("X-Auth-Token", token)
+		hdr = append([]string{"X-Auth-Token", token}, hdr...)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return call{status: res.StatusCode, header: res.Header, body: b}
+	status, h, b := send(t, method, url, body, hdr...)
+	return call{status: status, header: h, body: b}
 }
 
 func must(t *testing.T, c call, status int, what string) call {

@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,22 +38,7 @@ func startNodes(t *testing.T, n int, redisURL string) []node {
 }
 
 func nodeCall(t *testing.T, method, url, project, body string) (int, http.Header, []byte) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
-	req.Header.Set("X-Project-ID", project)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0, nil, nil
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, b
+	return send(t, method, url, body, "X-Project-ID", project)
 }
 
 // TestScaleOut: three API nodes over one Redis, producers and consumers
