@@ -4,9 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -20,7 +17,6 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
-	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -58,129 +54,21 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
-// A Redis restart loses nothing acknowledged (appendonly yes), calls during
-// the outage fail with Unavailable (a 503), and the same Store recovers by
-// itself once Redis is back.
 // aof makes redis-server persist every write before it answers.
 var aof = []string{"--appendonly", "yes", "--appendfsync", "always", "--save", ""}
 
+// A Redis restart loses nothing acknowledged (appendonly yes), calls during
+// the outage fail with Unavailable (a 503), and the same Store recovers by
+// itself once Redis is back.
 func TestRestart(t *testing.T) {
 	dir := t.TempDir()
 	srv := testserver.StartRedis(t, dir, 0, aof...)
-	ctx := t.Context()
-	s, err := redis.Open(ctx, srv.URL())
+	s, err := redis.Open(t.Context(), srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-
-	q := zaqar.QueueRef{Project: "restart-" + rand.Text(), Name: "q"}
-	if _, err := s.Queues().Create(ctx, q, zaqar.Metadata{"k": "v"}); err != nil {
-		t.Fatal(err)
-	}
-	var posted []string
-	for b := range 5 {
-		var batch []zaqar.NewMessage
-		for i := range 10 {
-			batch = append(batch, zaqar.NewMessage{Body: json.RawMessage(fmt.Sprintf(`{"b":%d,"i":%d}`, b, i)), TTL: time.Hour})
-		}
-		ids, err := s.Messages().Post(ctx, q, batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		posted = append(posted, ids...)
-	}
-	claim, claimed, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Hour, Grace: time.Minute, Limit: 5})
-	if err != nil || len(claimed) != 5 {
-		t.Fatalf("claim: %v, %d messages", err, len(claimed))
-	}
-	sub, _, err := s.Subscriptions().Create(ctx, q, zaqar.Subscription{Subscriber: "http://example.com/hook", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	srv.Stop()
-	outage := map[string]func(ctx context.Context) error{
-		"ping": s.Ping,
-		"post": func(ctx context.Context) error {
-			_, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: time.Hour}})
-			return err
-		},
-		"list": func(ctx context.Context) error {
-			_, err := s.Messages().List(ctx, q, storage.MessageListOptions{Limit: 10})
-			return err
-		},
-		"get": func(ctx context.Context) error { _, err := s.Messages().Get(ctx, q, posted[0]); return err },
-		"claim": func(ctx context.Context) error {
-			_, _, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Hour, Limit: 5})
-			return err
-		},
-		"delete": func(ctx context.Context) error { return s.Messages().Delete(ctx, q, posted[9], "") },
-		"queue":  func(ctx context.Context) error { _, err := s.Queues().Get(ctx, q); return err },
-		"queues": func(ctx context.Context) error {
-			_, err := s.Queues().List(ctx, q.Project, storage.QueueListOptions{Limit: 10})
-			return err
-		},
-		"subscription": func(ctx context.Context) error { _, err := s.Subscriptions().Get(ctx, q, sub.ID); return err },
-	}
-	for name, call := range outage {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := call(cctx)
-		cancel()
-		var ze *zaqar.Error
-		if !errors.As(err, &ze) || ze.Kind != zaqar.Unavailable {
-			t.Fatalf("%s while Redis is down: got %v, want a zaqar.Unavailable error", name, err)
-		}
-		if status, doc := transport.Describe(err); status != http.StatusServiceUnavailable || doc.Title != zaqar.TitleUnavailable {
-			t.Errorf("%s while Redis is down: described as %d %+v, want 503", name, status, doc)
-		}
-	}
-
-	testserver.StartRedis(t, dir, srv.Port, aof...)
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Ping(ctx) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the store did not reconnect within 10s of Redis coming back")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	var listed []string
-	opts := storage.MessageListOptions{Limit: 20, Echo: true, IncludeClaimed: true}
-	for {
-		page, err := s.Messages().List(ctx, q, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, m := range page {
-			listed = append(listed, m.ID)
-		}
-		opts.Marker = page[len(page)-1].Marker
-	}
-	if fmt.Sprint(listed) != fmt.Sprint(posted) {
-		t.Fatalf("after the restart the queue holds %d messages %v, want the %d posted %v", len(listed), listed, len(posted), posted)
-	}
-	_, held, err := s.Claims().Get(ctx, q, claim.ID)
-	if err != nil || len(held) != 5 {
-		t.Fatalf("claim after the restart: %v, %d messages", err, len(held))
-	}
-	meta, err := s.Queues().Get(ctx, q)
-	if err != nil || meta["k"] != "v" {
-		t.Fatalf("metadata after the restart: %v, %v", meta, err)
-	}
-	if _, err := s.Subscriptions().Get(ctx, q, sub.ID); err != nil {
-		t.Fatalf("subscription after the restart: %v", err)
-	}
-	ids, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`"after"`), TTL: time.Hour}})
-	if err != nil {
-		t.Fatalf("post after the restart: %v", err)
-	}
-	if st, err := s.Messages().Stats(ctx, q); err != nil || st.Total != len(posted)+1 || st.Claimed != 5 || st.Newest.ID != ids[0] {
-		t.Fatalf("stats after the restart: %+v, %v", st, err)
-	}
+	storagetest.Outage(t, s, srv.Stop, func() { testserver.StartRedis(t, dir, srv.Port, aof...) }, 10*time.Second, 10*time.Second)
 }
 
 // The conformance suite against a three-node Redis Cluster this test
