@@ -52,6 +52,23 @@ type PoolUpdate struct {
 	Options map[string]any
 }
 
+// Apply returns p with the fields u sets replaced.
+func (u PoolUpdate) Apply(p zaqar.Pool) zaqar.Pool {
+	if u.URI != nil {
+		p.URI = *u.URI
+	}
+	if u.Weight != nil {
+		p.Weight = *u.Weight
+	}
+	if u.Flavor != nil {
+		p.Flavor = *u.Flavor
+	}
+	if u.Options != nil {
+		p.Options = u.Options
+	}
+	return p
+}
+
 // FlavorStore keeps flavor records, per project.
 type FlavorStore interface {
 	// Put creates the flavor unless it exists; created reports which.

@@ -193,18 +193,8 @@ func (ps *poolStore) Update(ctx context.Context, name string, u storage.PoolUpda
 				}
 				return err
 			}
-			p.URI = *u.URI
 		}
-		if u.Weight != nil {
-			p.Weight = *u.Weight
-		}
-		if u.Flavor != nil {
-			p.Flavor = *u.Flavor
-		}
-		if u.Options != nil {
-			p.Options = u.Options
-		}
-		rec, err := encodePool(p)
+		rec, err := encodePool(u.Apply(p))
 		if err != nil {
 			return err
 		}

@@ -103,22 +103,11 @@ func (ps *poolStore) Update(ctx context.Context, name string, u storage.PoolUpda
 	if !ok {
 		return storage.ErrPoolNotFound
 	}
-	if u.URI != nil {
-		if c.uriTaken(*u.URI, name) {
-			return storage.ErrPoolURIInUse
-		}
-		p.URI = *u.URI
+	if u.URI != nil && c.uriTaken(*u.URI, name) {
+		return storage.ErrPoolURIInUse
 	}
-	if u.Weight != nil {
-		p.Weight = *u.Weight
-	}
-	if u.Flavor != nil {
-		p.Flavor = *u.Flavor
-	}
-	if opts != nil {
-		p.Options = opts
-	}
-	c.pools[name] = p
+	u.Options = opts // normalized, or nil when unchanged
+	c.pools[name] = u.Apply(p)
 	return nil
 }
 

@@ -180,18 +180,7 @@ func (ps *poolStore) Update(ctx context.Context, name string, u storage.PoolUpda
 		if err != nil {
 			return err
 		}
-		if u.URI != nil {
-			p.URI = *u.URI
-		}
-		if u.Weight != nil {
-			p.Weight = *u.Weight
-		}
-		if u.Flavor != nil {
-			p.Flavor = *u.Flavor
-		}
-		if u.Options != nil {
-			p.Options = u.Options
-		}
+		p = u.Apply(p)
 		next, err := encodePool(p)
 		if err != nil {
 			return err
