@@ -53,14 +53,14 @@ func (cs *claimStore) Create(ctx context.Context, ref zaqar.QueueRef, opts stora
 	defer mu.Unlock()
 	limit := pageSize(opts.Limit)
 	dead := opts.MaxClaimCount > 0 && opts.DeadLetterQueue != ""
-	ttl, grace := millis(opts.TTL), millis(opts.Grace)
+	ttl, grace := storage.Millis(opts.TTL), storage.Millis(opts.Grace)
 	id := newID()
 	now := s.clock.now()
 	ce := now + ttl
 	next := func(sl *slot) *doc {
 		if dead && sl.count() >= int64(opts.MaxClaimCount) {
 			d := sl.next(now, stMoved)
-			d.Dq, d.Dt = opts.DeadLetterQueue, millis(opts.DeadLetterTTL)
+			d.Dq, d.Dt = opts.DeadLetterQueue, storage.Millis(opts.DeadLetterTTL)
 			return d
 		}
 		return sl.claimed(now, id, ce, ttl, grace)
@@ -303,7 +303,7 @@ func (cs *claimStore) Update(ctx context.Context, ref zaqar.QueueRef, id string,
 	if cd == nil {
 		return storage.ErrClaimNotFound
 	}
-	t, g := millis(ttl), millis(grace)
+	t, g := storage.Millis(ttl), storage.Millis(grace)
 	ce := now + t
 	// Only the claim's holder renews it; a renewal racing a release of the
 	// same claim may leave the record, which then holds no messages.

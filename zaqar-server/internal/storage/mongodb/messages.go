@@ -76,14 +76,14 @@ func (s *Store) insertBatch(ctx context.Context, c *mongo.Collection, ref zaqar.
 			ids[i] = newID()
 			d := &doc{
 				ID: ids[i], P: ref.Project, Q: ref.Name, K: tail + 1 + int64(i), M: ids[i],
-				B: []byte(m.Body), T: millis(m.TTL), Cr: now, E: expiry(now, millis(m.TTL)),
+				B: []byte(m.Body), T: storage.Millis(m.TTL), Cr: now, E: expiry(now, storage.Millis(m.TTL)),
 				U: m.ClientID, Cs: m.Checksum, Bs: tail + 1, Be: tail + int64(len(msgs)), Bi: ids[0],
 			}
 			if d.B == nil {
 				d.B = []byte{}
 			}
 			if m.Delay > 0 {
-				d.D = now + millis(m.Delay)
+				d.D = now + storage.Millis(m.Delay)
 			}
 			docs[i] = d
 		}

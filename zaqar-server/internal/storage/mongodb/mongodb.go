@@ -360,25 +360,6 @@ func copyID(id string) string {
 // never is the expiry of something without a TTL.
 const never = math.MaxInt64
 
-// maxMillis bounds durations: a century keeps every sum far from overflow.
-const maxMillis = 100 * 365 * 24 * 3600 * 1000
-
-// millis converts a duration to whole milliseconds: a positive duration at
-// least 1, saturated at maxMillis; 0 for d <= 0.
-func millis(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	n := d.Milliseconds()
-	switch {
-	case n < 1:
-		return 1
-	case n > maxMillis:
-		return maxMillis
-	}
-	return n
-}
-
 // expiry is when something with ttl (ms) started at now expires; never when ttl <= 0.
 func expiry(now, ttl int64) int64 {
 	if ttl <= 0 {

@@ -85,7 +85,7 @@ func (ss *subscriptionStore) Create(ctx context.Context, ref zaqar.QueueRef, sub
 	}
 	for range contention {
 		now := s.clock.now()
-		t := millis(sub.TTL)
+		t := storage.Millis(sub.TTL)
 		d := &subDoc{ID: newID(), P: ref.Project, Q: ref.Name, U: sub.Subscriber, T: t, Cr: now, E: expiry(now, t), O: opts, C: sub.Confirmed}
 		_, err := s.subs.InsertOne(ctx, d)
 		if err == nil {
@@ -193,7 +193,7 @@ func (ss *subscriptionStore) Update(ctx context.Context, ref zaqar.QueueRef, id 
 		set = append(set, bson.E{Key: "u", Value: *u.Subscriber})
 	}
 	if u.TTL != nil {
-		t := millis(*u.TTL)
+		t := storage.Millis(*u.TTL)
 		set = append(set, bson.E{Key: "t", Value: t}, bson.E{Key: "cr", Value: now}, bson.E{Key: "e", Value: expiry(now, t)})
 	}
 	if u.Options != nil {

@@ -23,8 +23,8 @@ func (cs *claimStore) Create(ctx context.Context, ref zaqar.QueueRef, opts stora
 		dlq = opts.DeadLetterQueue
 	}
 	id := uuid.NewString()
-	r, err := s.runList(ctx, claimScript, queueKeys(ref), id, millis(opts.TTL), millis(opts.Grace),
-		pageSize(opts.Limit), max(opts.MaxClaimCount, 0), dlq, millis(opts.DeadLetterTTL))
+	r, err := s.runList(ctx, claimScript, queueKeys(ref), id, storage.Millis(opts.TTL), storage.Millis(opts.Grace),
+		pageSize(opts.Limit), max(opts.MaxClaimCount, 0), dlq, storage.Millis(opts.DeadLetterTTL))
 	if err != nil {
 		return zaqar.Claim{}, nil, err
 	}
@@ -100,7 +100,7 @@ func (cs *claimStore) Get(ctx context.Context, ref zaqar.QueueRef, id string) (z
 
 func (cs *claimStore) Update(ctx context.Context, ref zaqar.QueueRef, id string, ttl, grace time.Duration) error {
 	s := (*Store)(cs)
-	n, err := s.runInt(ctx, claimUpdateScript, queueKeys(ref), id, millis(ttl), millis(grace))
+	n, err := s.runInt(ctx, claimUpdateScript, queueKeys(ref), id, storage.Millis(ttl), storage.Millis(grace))
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 	args = append(args, len(msgs))
 	for i, m := range msgs {
 		ids[i] = uuid.NewString()
-		args = append(args, ids[i], millis(m.TTL), millis(m.Delay), m.ClientID, m.Checksum, []byte(m.Body))
+		args = append(args, ids[i], storage.Millis(m.TTL), storage.Millis(m.Delay), m.ClientID, m.Checksum, []byte(m.Body))
 	}
 	unindexed, err := s.runInt(ctx, postScript, queueKeys(ref), args...)
 	if err != nil {

@@ -262,26 +262,6 @@ func age(now, start int64) time.Duration {
 	return ms(now - start)
 }
 
-// maxMillis bounds durations handed to scripts: a century keeps every
-// instant a script computes well inside a double's exact integers.
-const maxMillis = 100 * 365 * 24 * 3600 * 1000
-
-// millis converts a duration for a script: whole milliseconds, a positive
-// duration at least 1, saturated at maxMillis, and 0 (never) when d <= 0.
-func millis(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	n := d.Milliseconds()
-	switch {
-	case n < 1:
-		return 1
-	case n > maxMillis:
-		return maxMillis
-	}
-	return n
-}
-
 // pageSize applies Zaqar's default page size to a missing limit.
 func pageSize(limit int) int {
 	if limit <= 0 {

@@ -41,7 +41,7 @@ func (ss *subscriptionStore) Create(ctx context.Context, ref zaqar.QueueRef, sub
 	if err != nil {
 		return zaqar.Subscription{}, false, err
 	}
-	r, err := s.runList(ctx, subCreateScript, subKeys(ref), uuid.NewString(), sub.Subscriber, millis(sub.TTL), flag(sub.Confirmed), opts)
+	r, err := s.runList(ctx, subCreateScript, subKeys(ref), uuid.NewString(), sub.Subscriber, storage.Millis(sub.TTL), flag(sub.Confirmed), opts)
 	if err != nil {
 		return zaqar.Subscription{}, false, err
 	}
@@ -85,7 +85,7 @@ func (ss *subscriptionStore) Update(ctx context.Context, ref zaqar.QueueRef, id 
 		subscriber = *u.Subscriber
 	}
 	if u.TTL != nil {
-		ttl = millis(*u.TTL)
+		ttl = storage.Millis(*u.TTL)
 	}
 	if u.Options != nil {
 		var err error
