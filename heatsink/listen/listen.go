@@ -245,7 +245,7 @@ func (l *Listener) once(ctx context.Context, s source) (int, error) {
 func (l *Listener) handle(ctx context.Context, d Delivery) bool {
 	p := d.Event.Payload
 	for _, r := range l.rules {
-		if !r.match.match(p) {
+		if !r.match.Match(p) {
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, r.timeout)

@@ -59,51 +59,50 @@ func compileGlob(p string) (*regexp.Regexp, error) {
 // programs that match other fields the same way.
 func Glob(pattern string) (*regexp.Regexp, error) { return compileGlob(pattern) }
 
-// matcher is a compiled Match.
-type matcher struct {
-	fields []field
+// Field is one field of a T to match against globs: what Get returns must
+// match one of Patterns. Fields without patterns match anything.
+type Field[T any] struct {
+	Patterns Patterns
+	Get      func(T) string
 }
 
-type field struct {
-	get func(heatsink.Payload) string
+// Matcher matches a T when every one of its fields matches (hooks uses it
+// for hook fields, this package for event payloads).
+type Matcher[T any] struct {
+	fields []compiledField[T]
+}
+
+type compiledField[T any] struct {
+	get func(T) string
 	res []*regexp.Regexp
 }
 
-func compileMatch(m Match) (matcher, error) {
-	var out matcher
-	for _, f := range []struct {
-		ps  Patterns
-		get func(heatsink.Payload) string
-	}{
-		{m.ResourceType, func(p heatsink.Payload) string { return p.ResourceType }},
-		{m.ResourceName, func(p heatsink.Payload) string { return p.ResourceName }},
-		{m.Action, func(p heatsink.Payload) string { return p.ResourceAction }},
-		{m.Status, func(p heatsink.Payload) string { return p.ResourceStatus }},
-		{m.Reason, func(p heatsink.Payload) string { return p.ResourceStatusReason }},
-		{m.StackID, func(p heatsink.Payload) string { return p.StackID }},
-	} {
-		if len(f.ps) == 0 {
+// CompileMatcher compiles the fields' globs.
+func CompileMatcher[T any](fields ...Field[T]) (Matcher[T], error) {
+	var out Matcher[T]
+	for _, f := range fields {
+		if len(f.Patterns) == 0 {
 			continue
 		}
-		fl := field{get: f.get}
-		for _, p := range f.ps {
+		cf := compiledField[T]{get: f.Get}
+		for _, p := range f.Patterns {
 			re, err := compileGlob(p)
 			if err != nil {
-				return matcher{}, err
+				return Matcher[T]{}, err
 			}
-			fl.res = append(fl.res, re)
+			cf.res = append(cf.res, re)
 		}
-		out.fields = append(out.fields, fl)
+		out.fields = append(out.fields, cf)
 	}
 	return out, nil
 }
 
-// match reports whether every field of m matches one of its globs.
-func (m matcher) match(p heatsink.Payload) bool {
+// Match reports whether every field of v matches one of its globs.
+func (m Matcher[T]) Match(v T) bool {
 	for _, f := range m.fields {
-		v, ok := f.get(p), false
+		s, ok := f.get(v), false
 		for _, re := range f.res {
-			if re.MatchString(v) {
+			if re.MatchString(s) {
 				ok = true
 				break
 			}
@@ -113,4 +112,19 @@ func (m matcher) match(p heatsink.Payload) bool {
 		}
 	}
 	return true
+}
+
+// matcher is a compiled Match.
+type matcher = Matcher[heatsink.Payload]
+
+func compileMatch(m Match) (matcher, error) {
+	type f = Field[heatsink.Payload]
+	return CompileMatcher(
+		f{m.ResourceType, func(p heatsink.Payload) string { return p.ResourceType }},
+		f{m.ResourceName, func(p heatsink.Payload) string { return p.ResourceName }},
+		f{m.Action, func(p heatsink.Payload) string { return p.ResourceAction }},
+		f{m.Status, func(p heatsink.Payload) string { return p.ResourceStatus }},
+		f{m.Reason, func(p heatsink.Payload) string { return p.ResourceStatusReason }},
+		f{m.StackID, func(p heatsink.Payload) string { return p.StackID }},
+	)
 }

@@ -49,7 +49,7 @@ type Watcher struct {
 
 type rule struct {
 	cfg    Rule
-	match  []field
+	match  listen.Matcher[hooks.Hook]
 	waiter wait.Waiter
 }
 
@@ -222,7 +222,7 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 
 func (w *Watcher) match(h hooks.Hook) *rule {
 	for i := range w.rules {
-		if matches(w.rules[i].match, h) {
+		if w.rules[i].match.Match(h) {
 			return &w.rules[i]
 		}
 	}
