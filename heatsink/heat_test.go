@@ -12,7 +12,6 @@ package heatsink_test
 // HEAT_URL it skips, or fails when ZAQAR_TEST_REQUIRE_ALL=1.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -45,38 +43,6 @@ const hint = "run scripts/keystone start KDIR && scripts/heat start HDIR KDIR &&
 
 // keystoneEnv reads the `export K=V` lines scripts/keystone wrote.
 func TestMain(m *testing.M) { zaqartest.Main(m) }
-
-func keystoneEnv(t *testing.T, file string) map[string]string {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatalf("HEAT_KEYSTONE_ENV: %v", err)
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(s.Text(), "export "), "="); ok && !strings.HasPrefix(k, "#") {
-			vars[k] = v
-		}
-	}
-	return vars
-}
-
-func provider(t *testing.T, ks map[string]string, kind string) *gophercloud.ProviderClient {
-	t.Helper()
-	pc, err := cloud.Provider(t.Context(), cloud.Config{Auth: gophercloud.AuthOptions{
-		IdentityEndpoint: ks["KEYSTONE_URL"],
-		Username:         ks["KEYSTONE_"+kind+"_USERNAME"],
-		Password:         ks["KEYSTONE_"+kind+"_PASSWORD"],
-		DomainName:       "Default",
-		Scope:            &gophercloud.AuthScope{ProjectName: ks["KEYSTONE_"+kind+"_PROJECT"], DomainName: "Default"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
-}
 
 const template = `{"heat_template_version": "2018-08-31",
  "parameters": {"v": {"type": "string", "default": "one"}},
@@ -110,26 +76,14 @@ func waitStack(t *testing.T, heat *gophercloud.ServiceClient, name, id, want str
 // messages from Heat's events API.
 func TestHeatSinkToListener(t *testing.T) {
 	zaqartest.RequireEnv(t, "HEAT_URL", hint)
-	ks := keystoneEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
+	ks := zaqartest.ReadEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
 	ctx := t.Context()
 
-	url := zaqartest.Start(t, fmt.Sprintf(`[DEFAULT]
-auth_strategy = keystone
-[keystone_authtoken]
-auth_url = %[1]s
-www_authenticate_uri = %[1]s
-auth_type = password
-username = %[2]s
-password = %[3]s
-project_name = %[4]s
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-`, ks["KEYSTONE_URL"], ks["KEYSTONE_SERVICE_USERNAME"], ks["KEYSTONE_SERVICE_PASSWORD"], ks["KEYSTONE_SERVICE_PROJECT"]))
-	zaqartest.PointMessagingAt(t, provider(t, ks, "ADMIN"), url)
+	url := zaqartest.Start(t, zaqartest.KeystoneConf(ks))
+	zaqartest.PointMessagingAt(t, zaqartest.Provider(t, ks, "ADMIN"), url)
 
 	// Authenticate after the move: the token's catalog is what Heat uses.
-	demo := provider(t, ks, "DEMO")
+	demo := zaqartest.Provider(t, ks, "DEMO")
 	eo := gophercloud.EndpointOpts{Region: "RegionOne"}
 	zaqar, err := cloud.Messaging(demo, eo)
 	if err != nil {

@@ -6,9 +6,6 @@
 package hookstest
 
 import (
-	"bufio"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/zaqar-go/suite/internal/zaqartest"
@@ -29,21 +26,5 @@ func StartZaqar(t testing.TB, conf string) string { return zaqartest.Start(t, co
 // scripts/heat write.
 func ReadEnv(t testing.TB, file string) map[string]string {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := strings.TrimSpace(s.Text())
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok {
-			vars[k] = strings.Trim(v, `'"`)
-		}
-	}
-	return vars
+	return zaqartest.ReadEnv(t, file)
 }

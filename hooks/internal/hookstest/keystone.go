@@ -1,13 +1,10 @@
 package hookstest
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
-
-	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
 // HeatHint says how to get the environment the Heat tests need.
@@ -37,34 +34,9 @@ func HeatEnv(t testing.TB) map[string]string {
 // SERVICE) that scripts/keystone created.
 func Provider(t testing.TB, ks map[string]string, kind string) *gophercloud.ProviderClient {
 	t.Helper()
-	pc, err := cloud.Provider(context.Background(), cloud.Config{Auth: gophercloud.AuthOptions{
-		IdentityEndpoint: ks["KEYSTONE_URL"],
-		Username:         ks["KEYSTONE_"+kind+"_USERNAME"],
-		Password:         ks["KEYSTONE_"+kind+"_PASSWORD"],
-		DomainName:       "Default",
-		Scope:            &gophercloud.AuthScope{ProjectName: ks["KEYSTONE_"+kind+"_PROJECT"], DomainName: "Default"},
-		AllowReauth:      true,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
+	return zaqartest.Provider(t, ks, kind)
 }
 
 // KeystoneZaqarConf is a zaqar.conf for a server that validates tokens
 // with that Keystone.
-func KeystoneZaqarConf(ks map[string]string) string {
-	return fmt.Sprintf(`[DEFAULT]
-auth_strategy = keystone
-[keystone_authtoken]
-auth_url = %[1]s
-www_authenticate_uri = %[1]s
-auth_type = password
-username = %[2]s
-password = %[3]s
-project_name = %[4]s
-user_domain_name = Default
-project_domain_name = Default
-region_name = RegionOne
-`, ks["KEYSTONE_URL"], ks["KEYSTONE_SERVICE_USERNAME"], ks["KEYSTONE_SERVICE_PASSWORD"], ks["KEYSTONE_SERVICE_PROJECT"])
-}
+func KeystoneZaqarConf(ks map[string]string) string { return zaqartest.KeystoneConf(ks) }
