@@ -58,17 +58,9 @@ func (h *handler) listPools(w http.ResponseWriter, r *http.Request) {
 	var p service.PoolListParams
 	var next query
 	var err error
-	if p.Marker, p.Limit, err = page(r, &next); err != nil {
+	if p.Marker, p.Limit, p.Detailed, err = detailedPage(r, &next); err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	detailed, ok, err := paramBool(r, "detailed")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.Detailed = detailed; ok {
-		next.set("detailed", boolStr(detailed))
 	}
 	pools, err := h.svc.ListPools(r.Context(), p)
 	if err != nil {

@@ -22,17 +22,9 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) {
 	var p service.QueueListParams
 	var next query
 	var err error
-	if p.Marker, p.Limit, err = page(r, &next); err != nil {
+	if p.Marker, p.Limit, p.Detailed, err = detailedPage(r, &next); err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	detailed, ok, err := paramBool(r, "detailed")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.Detailed = detailed; ok {
-		next.set("detailed", boolStr(detailed))
 	}
 	if n, ok := param(r, "name"); ok {
 		p.Name = n

@@ -482,6 +482,22 @@ func page(r *http.Request, next *query) (marker string, limit *int, err error) {
 	return marker, limit, nil
 }
 
+// detailedPage is page plus the detailed flag, recorded for the next link
+// after them (queue and pool listings).
+func detailedPage(r *http.Request, next *query) (marker string, limit *int, detailed bool, err error) {
+	if marker, limit, err = page(r, next); err != nil {
+		return "", nil, false, err
+	}
+	detailed, given, err := paramBool(r, "detailed")
+	if err != nil {
+		return "", nil, false, err
+	}
+	if given {
+		next.set("detailed", boolStr(detailed))
+	}
+	return marker, limit, detailed, nil
+}
+
 // paramList splits comma-separated values (auto_parse_qs_csv=True) and
 // repeated parameters; nil when absent.
 func paramList(r *http.Request, name string) []string {
