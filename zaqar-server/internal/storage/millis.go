@@ -23,3 +23,12 @@ func Millis(d time.Duration) int64 {
 	}
 	return n
 }
+
+// Age is the time from start to now (both Unix milliseconds), never
+// negative.
+func Age(now, start int64) time.Duration {
+	if now <= start {
+		return 0
+	}
+	return time.Duration(now-start) * time.Millisecond
+}

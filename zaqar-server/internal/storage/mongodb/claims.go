@@ -30,7 +30,7 @@ type claimDoc struct {
 }
 
 func (d *claimDoc) view(now int64) zaqar.Claim {
-	return zaqar.Claim{ID: d.ID, TTL: ms(d.T), Grace: ms(d.G), Age: age(now, d.Cr)}
+	return zaqar.Claim{ID: d.ID, TTL: ms(d.T), Grace: ms(d.G), Age: storage.Age(now, d.Cr)}
 }
 
 // claimAttempts bounds how often Create scans again after losing messages

@@ -400,5 +400,5 @@ func (ms *messageStore) Stats(ctx context.Context, ref zaqar.QueueRef) (zaqar.St
 }
 
 func (sl *slot) stat(now int64) *zaqar.MessageStat {
-	return &zaqar.MessageStat{ID: sl.msg.ID, Age: age(now, sl.msg.Cr), Created: time.UnixMilli(sl.msg.Cr)}
+	return &zaqar.MessageStat{ID: sl.msg.ID, Age: storage.Age(now, sl.msg.Cr), Created: time.UnixMilli(sl.msg.Cr)}
 }

@@ -370,14 +370,6 @@ func expiry(now, ttl int64) int64 {
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
-// age is the time from start to now (Unix ms), never negative.
-func age(now, start int64) time.Duration {
-	if now <= start {
-		return 0
-	}
-	return ms(now - start)
-}
-
 // pageSize applies Zaqar's default page size to a missing limit.
 func pageSize(limit int) int {
 	if limit <= 0 {

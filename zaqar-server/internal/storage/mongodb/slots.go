@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -184,7 +185,7 @@ func (sl *slot) view(now int64) zaqar.Message {
 		ID:         m.ID,
 		Body:       m.B,
 		TTL:        ms(sl.ttl()),
-		Age:        age(now, m.Cr),
+		Age:        storage.Age(now, m.Cr),
 		Created:    time.UnixMilli(m.Cr),
 		ClientID:   m.U,
 		ClaimID:    sl.holder(now),

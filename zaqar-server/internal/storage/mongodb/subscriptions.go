@@ -35,7 +35,7 @@ func (d *subDoc) view(now int64) (zaqar.Subscription, error) {
 	if err != nil {
 		return zaqar.Subscription{}, unavailable(err)
 	}
-	return zaqar.Subscription{ID: d.ID, Source: d.Q, Subscriber: d.U, TTL: ms(d.T), Age: age(now, d.Cr), Options: opts, Confirmed: d.C}, nil
+	return zaqar.Subscription{ID: d.ID, Source: d.Q, Subscriber: d.U, TTL: ms(d.T), Age: storage.Age(now, d.Cr), Options: opts, Confirmed: d.C}, nil
 }
 
 func (s *Store) subByID(ctx context.Context, ref zaqar.QueueRef, id string, now int64) (*subDoc, error) {

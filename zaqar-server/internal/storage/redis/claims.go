@@ -94,7 +94,7 @@ func (cs *claimStore) Get(ctx context.Context, ref zaqar.QueueRef, id string) (z
 		return zaqar.Claim{}, nil, storage.ErrClaimNotFound
 	}
 	now, expires, ttl := r.int(0), r.int(1), r.int(2)
-	c := zaqar.Claim{ID: id, TTL: ms(ttl), Grace: ms(r.int(3)), Age: age(now, expires-ttl)}
+	c := zaqar.Claim{ID: id, TTL: ms(ttl), Grace: ms(r.int(3)), Age: storage.Age(now, expires-ttl)}
 	return c, r.messages(4, (len(r)-4)/msgFields, now), nil
 }
 

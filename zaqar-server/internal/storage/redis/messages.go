@@ -151,5 +151,5 @@ func (ms *messageStore) Stats(ctx context.Context, ref zaqar.QueueRef) (zaqar.St
 }
 
 func stat(id string, created, now int64) *zaqar.MessageStat {
-	return &zaqar.MessageStat{ID: id, Age: age(now, created), Created: time.UnixMilli(created)}
+	return &zaqar.MessageStat{ID: id, Age: storage.Age(now, created), Created: time.UnixMilli(created)}
 }

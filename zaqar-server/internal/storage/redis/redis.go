@@ -236,7 +236,7 @@ func (r reply) messages(i, count int, now int64) []zaqar.Message {
 			Marker:     r.str(i + 2),
 			TTL:        ms(r.int(i + 3)),
 			Created:    time.UnixMilli(created),
-			Age:        age(now, created),
+			Age:        storage.Age(now, created),
 			ClientID:   r.str(i + 5),
 			ClaimID:    r.str(i + 6),
 			ClaimCount: int(r.int(i + 7)),
@@ -253,14 +253,6 @@ func (r reply) allMessages() []zaqar.Message {
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
-
-// age is the time from start to now (Unix ms), never negative.
-func age(now, start int64) time.Duration {
-	if now <= start {
-		return 0
-	}
-	return ms(now - start)
-}
 
 // pageSize applies Zaqar's default page size to a missing limit.
 func pageSize(limit int) int {

@@ -26,7 +26,7 @@ func (r reply) subscriptions(i int, ref zaqar.QueueRef, now int64) ([]zaqar.Subs
 			Source:     ref.Name,
 			Subscriber: r.str(i + 1),
 			TTL:        ms(r.int(i + 2)),
-			Age:        age(now, r.int(i+3)),
+			Age:        storage.Age(now, r.int(i+3)),
 			Confirmed:  r.int(i+4) == 1,
 			Options:    opts,
 		})
