@@ -15,7 +15,8 @@ type messageStore Store
 
 // Post is one script call: it creates the queue when absent, assigns the
 // markers and appends the batch atomically. Only a queue's first post adds
-// a round trip, to enter it in its project's index.
+// a round trip, to enter it in its project's index. Posts that arrive for a
+// queue while another is being written go together in the next call.
 func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaqar.NewMessage) ([]string, error) {
 	s := (*Store)(ms)
 	if len(msgs) == 0 {
@@ -24,10 +25,50 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 	ids := make([]string, len(msgs))
 	args := make([]any, 0, 1+6*len(msgs))
 	args = append(args, len(msgs))
+	weight := 0
 	for i, m := range msgs {
 		ids[i] = uuid.NewString()
 		args = append(args, ids[i], storage.Millis(m.TTL), storage.Millis(m.Delay), m.ClientID, m.Checksum, []byte(m.Body))
+		weight += postOverhead + len(m.Body)
 	}
+	if _, err := s.posts.do(ctx, queueTag(ref), postPart{ref, len(msgs), args}, weight); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// A group of posts is capped at 1 MiB of bodies, each message counting
+// postOverhead more: at most 2,048 messages, which keeps the script's
+// argument lists well inside Lua's unpack limit (8,000).
+const (
+	postGroupLimit = 1 << 20
+	postOverhead   = 512
+)
+
+// postPart is one request's share of a group of posts: the post script's
+// arguments for its messages alone (the count, then six per message).
+type postPart struct {
+	ref  zaqar.QueueRef
+	n    int
+	args []any
+}
+
+// postGroup appends the messages of parts, in order, in one script call.
+func (s *Store) postGroup(ctx context.Context, _ string, parts []postPart) ([]struct{}, error) {
+	args := parts[0].args
+	if len(parts) > 1 {
+		n, size := 0, 1
+		for _, p := range parts {
+			n += p.n
+			size += len(p.args) - 1
+		}
+		args = make([]any, 1, size)
+		args[0] = n
+		for _, p := range parts {
+			args = append(args, p.args[1:]...)
+		}
+	}
+	ref := parts[0].ref
 	unindexed, err := s.runInt(ctx, postScript, queueKeys(ref), args...)
 	if err != nil {
 		return nil, err
@@ -37,7 +78,7 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 			return nil, err
 		}
 	}
-	return ids, nil
+	return make([]struct{}, len(parts)), nil
 }
 
 func (ms *messageStore) List(ctx context.Context, ref zaqar.QueueRef, opts storage.MessageListOptions) ([]zaqar.Message, error) {
@@ -85,9 +126,11 @@ func (ms *messageStore) GetMany(ctx context.Context, ref zaqar.QueueRef, ids []s
 	return r.allMessages(), nil
 }
 
+// Delete is one script call, shared with the other deletes that arrive for
+// the queue while one is running.
 func (ms *messageStore) Delete(ctx context.Context, ref zaqar.QueueRef, id, claimID string) error {
 	s := (*Store)(ms)
-	n, err := s.runInt(ctx, deleteScript, queueKeys(ref), id, claimID)
+	n, err := s.deletes.do(ctx, queueTag(ref), deletePart{ref, id, claimID}, 1)
 	if err != nil {
 		return err
 	}
@@ -100,6 +143,31 @@ func (ms *messageStore) Delete(ctx context.Context, ref zaqar.QueueRef, id, clai
 		return storage.ErrClaimNotFound
 	}
 	return nil
+}
+
+// deleteGroupLimit caps a group of single deletes.
+const deleteGroupLimit = 256
+
+type deletePart struct {
+	ref         zaqar.QueueRef
+	id, claimID string
+}
+
+// deleteGroup deletes the messages of parts in order, one result code each.
+func (s *Store) deleteGroup(ctx context.Context, _ string, parts []deletePart) ([]int64, error) {
+	args := make([]any, 0, 2*len(parts))
+	for _, p := range parts {
+		args = append(args, p.id, p.claimID)
+	}
+	r, err := s.runList(ctx, deleteScript, queueKeys(parts[0].ref), args...)
+	if err != nil {
+		return nil, err
+	}
+	codes := make([]int64, len(r))
+	for i := range r {
+		codes[i] = r.int(i)
+	}
+	return codes, nil
 }
 
 func (ms *messageStore) DeleteMany(ctx context.Context, ref zaqar.QueueRef, ids, claimIDs []string) error {

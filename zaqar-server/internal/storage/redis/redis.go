@@ -25,6 +25,10 @@ type Store struct {
 	rdb redis.UniversalClient
 	// scripts runs the Lua scripts: rdb, or its autopipeliner (Target.Pipeline).
 	scripts redis.Scripter
+	// posts and deletes group concurrent single operations on one queue
+	// into one script call (see combiner).
+	posts   *combiner[postPart, struct{}]
+	deletes *combiner[deletePart, int64]
 }
 
 // Open connects to the Redis deployment uri names (see ParseURI) and checks
@@ -35,6 +39,8 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{rdb: rdb, scripts: rdb}
+	s.posts = newCombiner(postGroupLimit, s.postGroup)
+	s.deletes = newCombiner(deleteGroupLimit, s.deleteGroup)
 	if t.Pipeline {
 		// Closed with rdb.
 		if s.scripts, err = rdb.AutoPipeline(); err != nil {

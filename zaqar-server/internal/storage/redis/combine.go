@@ -1,0 +1,128 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+var errShortReply = errors.New("script answered fewer results than it was given operations")
+
+// combiner runs concurrent operations of one kind on one queue as a single
+// script call, a group commit: while a call for a queue is in flight, the
+// requests that arrive for it wait and then go together in the next call.
+// What Redis charges per call (running the script, the round trip, one
+// command in go-redis) is then paid once per group rather than per request,
+// which is most of a single-message post's cost; a request that finds its
+// queue idle goes at once, so an unloaded queue gains no latency.
+//
+// The queue's keys share a hash slot, so a group is one script on one
+// node even in Redis Cluster. Each group is as atomic as its script: the
+// operations of several requests commit together or not at all, and their
+// order inside the group is arrival order.
+type combiner[T, R any] struct {
+	// run performs items on the queue named by key and returns one result
+	// per item, or an error for them all.
+	run func(ctx context.Context, key string, items []T) ([]R, error)
+	// limit caps a group's total weight (a request heavier than it goes
+	// alone), so one script call stays small enough not to stall Redis.
+	limit int
+
+	mu    sync.Mutex
+	lanes map[string]*lane[T, R]
+}
+
+// lane is one queue's state: whether a group is in flight, and the groups
+// waiting behind it in order.
+type lane[T, R any] struct {
+	busy    bool
+	waiting []*group[T, R]
+}
+
+type group[T, R any] struct {
+	items  []T
+	weight int
+	// ready is closed when the group may run; its first member (the
+	// leader) runs it for everyone. done is closed when the results are in.
+	ready, done chan struct{}
+	results     []R
+	err         error
+}
+
+func newCombiner[T, R any](limit int, run func(ctx context.Context, key string, items []T) ([]R, error)) *combiner[T, R] {
+	return &combiner[T, R]{run: run, limit: limit, lanes: map[string]*lane[T, R]{}}
+}
+
+// do performs item (of the given weight) on the queue named by key, with
+// whatever other requests for it are waiting, and returns its own result.
+//
+// The group runs under ctx's values but not its cancellation: the leader's
+// client leaving must not fail the others' requests. Redis's read and
+// write timeouts still bound the call.
+func (c *combiner[T, R]) do(ctx context.Context, key string, item T, weight int) (R, error) {
+	c.mu.Lock()
+	l := c.lanes[key]
+	if l == nil {
+		l = &lane[T, R]{}
+		c.lanes[key] = l
+	}
+	if !l.busy {
+		l.busy = true
+		c.mu.Unlock()
+		g := &group[T, R]{items: []T{item}}
+		c.exec(ctx, key, l, g)
+		return g.result(0)
+	}
+	var g *group[T, R]
+	leader := false
+	if n := len(l.waiting); n > 0 && l.waiting[n-1].weight+weight <= c.limit {
+		g = l.waiting[n-1]
+	} else {
+		g = &group[T, R]{ready: make(chan struct{}), done: make(chan struct{})}
+		l.waiting = append(l.waiting, g)
+		leader = true
+	}
+	i := len(g.items)
+	g.items = append(g.items, item)
+	g.weight += weight
+	c.mu.Unlock()
+
+	if leader {
+		<-g.ready
+		c.exec(ctx, key, l, g)
+	} else {
+		<-g.done
+	}
+	return g.result(i)
+}
+
+// exec runs g, publishes its results and starts the next waiting group of
+// the lane (or marks the lane idle).
+func (c *combiner[T, R]) exec(ctx context.Context, key string, l *lane[T, R], g *group[T, R]) {
+	g.results, g.err = c.run(context.WithoutCancel(ctx), key, g.items)
+	if g.done != nil {
+		close(g.done)
+	}
+	c.mu.Lock()
+	if len(l.waiting) == 0 {
+		l.busy = false
+		delete(c.lanes, key)
+	} else {
+		next := l.waiting[0]
+		l.waiting[0] = nil
+		l.waiting = l.waiting[1:]
+		close(next.ready)
+	}
+	c.mu.Unlock()
+}
+
+func (g *group[T, R]) result(i int) (R, error) {
+	var zero R
+	if g.err != nil {
+		return zero, g.err
+	}
+	if i >= len(g.results) {
+		return zero, unavailable(errShortReply)
+	}
+	return g.results[i], nil
+}
