@@ -22,6 +22,8 @@ func claimCases() []testCase {
 		{name: "ClaimTTL", fn: testClaimTTL, waits: true},
 		{name: "ClaimUpdateRestartsTTL", fn: testClaimUpdateRestartsTTL, waits: true},
 		{name: "ClaimGraceKeepsMessage", fn: testClaimGraceKeepsMessage, waits: true},
+		{name: "ClaimAfterHeldHead", fn: testClaimAfterHeldHead, waits: true},
+		{name: "ClaimHeadExpiresFirst", fn: testClaimHeadExpiresFirst, waits: true},
 	}
 }
 
@@ -285,4 +287,49 @@ func testClaimGraceKeepsMessage(e *env) {
 	require_NoError(e.t, err, "message expired with its claim, before the grace")
 	require_Equal(e.t, m.TTL, ttl+long, "ttl")
 	require_Equal(e.t, m.ClaimID, "", "claim id")
+}
+
+// A work queue keeps its claimed messages at the head, and a driver may
+// remember where they end (Redis does). A delayed message among them is not
+// held: it becomes claimable when its delay ends, ahead of later messages.
+func testClaimAfterHeldHead(e *env) {
+	q := e.q("q")
+	head := e.postN(q, 2)
+	delayed := e.post(q, zaqar.NewMessage{Body: json.RawMessage(`"delayed"`), TTL: long, Delay: time.Second})[0]
+	tail := e.postN(q, 2)
+
+	_, msgs := e.claim(q, 2)
+	require_Slice(e.t, ids(msgs), head, "first claim")
+	_, msgs = e.claim(q, 10)
+	require_Slice(e.t, ids(msgs), tail, "second claim skips the delayed message")
+	waitFor(e.t, "the delayed message to be claimable", func() bool {
+		_, msgs := e.claim(q, 10)
+		if len(msgs) > 0 {
+			require_Slice(e.t, ids(msgs), []string{delayed}, "claimed once its delay ended")
+		}
+		return len(msgs) > 0
+	})
+}
+
+// Of the claims holding a queue's head, the one that ends first frees its
+// messages first, whatever the order the claims were made in.
+func testClaimHeadExpiresFirst(e *env) {
+	q := e.q("q")
+	m := e.postN(q, 4)
+	_, msgs := e.claim(q, 1)
+	require_Slice(e.t, ids(msgs), m[:1], "long claim")
+	short, msgs, err := e.s.Claims().Create(e.ctx, q, storage.ClaimOptions{TTL: time.Second, Limit: 1})
+	require_NoError(e.t, err)
+	require_Slice(e.t, ids(msgs), m[1:2], "short claim")
+	_, msgs = e.claim(q, 10)
+	require_Slice(e.t, ids(msgs), m[2:], "long claim after it")
+
+	waitFor(e.t, "the short claim's message to be claimable", func() bool {
+		_, msgs := e.claim(q, 10)
+		if len(msgs) > 0 {
+			require_Slice(e.t, ids(msgs), m[1:2], "the short claim's message")
+			require_True(e.t, msgs[0].ClaimID != short.ID, "under a new claim")
+		}
+		return len(msgs) > 0
+	})
 }

@@ -15,15 +15,31 @@ gc()
 local out = {num(now)}
 local cexp = now + cttl
 local picked, expired = {}, {}
-if redis.call('EXISTS', REC) == 1 then
-	scan('-inf', math.max(limit, 20), function(id, m)
+-- The record's hint (ch, chx) skips the queue's head of held messages: every
+-- message up to marker ch is claimed until at least chx, or gone. Work
+-- queues keep their in-flight messages at the head, so without it each
+-- claim would read them all again. A release, or a renewal that shortens a
+-- claim, removes the hint; time ends it.
+local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx')
+local from, until_ = '-inf', math.huge
+if hint[2] and tonumber(hint[3]) > now then from, until_ = hint[2], tonumber(hint[3]) end
+local held = true -- the messages scanned so far are all held (or gone)
+if hint[1] then
+	scan(from, math.max(limit, 20), function(id, m)
 		if not live(m) then
 			expired[#expired + 1] = id
-		elseif not claimed(m) and not delayed(m) then
+		elseif claimed(m) then
+			if held then from, until_ = num(m[MARKER]), math.min(until_, m[CLAIM_EXP]) end
+		elseif delayed(m) then
+			held = false
+		else
 			picked[#picked + 1] = {id, m}
+			-- Claimed below until cexp, or dead-lettered (gone).
+			if held then from, until_ = num(m[MARKER]), math.min(until_, cexp) end
 		end
 		return #picked >= limit
 	end)
+	if from ~= '-inf' then redis.call('HSET', REC, 'ch', from, 'chx', num(until_)) end
 end
 for _, id in ipairs(expired) do drop(id) end
 

@@ -13,6 +13,7 @@ if p then
 	end
 	redis.call('HDEL', CLM, cid)
 	redis.call('ZREM', CLX, cid)
+	redis.call('HDEL', REC, 'ch', 'chx') -- its messages are free again (claim.lua)
 end
 gc()
 return 0
