@@ -10,7 +10,9 @@
 // '{', '}' and '%' percent-encoded in the names), so Redis Cluster puts
 // them in one slot and a script may use them all:
 //
-//	zq:{p/q}          hash: meta (JSON document), ctr (last marker), ix (1 once indexed)
+//	zq:{p/q}          hash: meta (JSON document), ctr (last marker), ix (1 once indexed),
+//	                  kexp (expiry given to the data keys), ch and chx (claim hint: every
+//	                  message up to marker ch is claimed until at least chx)
 //	zq:{p/q}:ord      sorted set: message id scored by marker (the queue order)
 //	zq:{p/q}:msg      hash: message id -> state (cmsgpack: marker, created, expiry,
 //	                  ttl, delay end, claim id, claim expiry, claim count, client id, checksum)
@@ -51,8 +53,15 @@
 //     claim checks), delete-many, pop and stats: one script each.
 //
 // Claims and pops walk the queue from its head past messages that are
-// claimed or delayed, as Zaqar's claim script does, so their cost grows with
-// the number of held messages in front of the first free one.
+// claimed or delayed, as Zaqar's claim script does. Claims start after the
+// record's claim hint instead while it holds, so a work queue's in-flight
+// messages at the head are not read again by every claim; pops, and claims
+// after a release, walk past the held messages.
+//
+// Concurrent posts to one queue, and concurrent single deletes, are grouped:
+// while one script call for the queue is in flight, the requests arriving
+// for it wait and go together in the next call (combine.go), so Redis runs
+// one script and answers one round trip for the group.
 //
 // Queue get is one HGET. The exceptions, all because they span slots, are
 // below: a queue's first post or its creation adds two round trips (index
