@@ -6,7 +6,10 @@ import (
 	"sync"
 )
 
-var errShortReply = errors.New("script answered fewer results than it was given operations")
+var (
+	errShortReply  = errors.New("script answered fewer results than it was given operations")
+	errRunPanicked = errors.New("the grouped call panicked")
+)
 
 // combiner runs concurrent operations of one kind on one queue as a single
 // script call, a group commit: while a call for a queue is in flight, the
@@ -97,12 +100,26 @@ func (c *combiner[T, R]) do(ctx context.Context, key string, item T, weight int)
 }
 
 // exec runs g, publishes its results and starts the next waiting group of
-// the lane (or marks the lane idle).
+// the lane (or marks the lane idle). A panic in run still releases the
+// group (with an error) and the lane before it goes on up, so no request
+// waits forever behind it.
 func (c *combiner[T, R]) exec(ctx context.Context, key string, l *lane[T, R], g *group[T, R]) {
+	finished := false
+	defer func() {
+		if !finished {
+			g.results, g.err = nil, unavailable(errRunPanicked)
+		}
+		if g.done != nil {
+			close(g.done)
+		}
+		c.next(key, l)
+	}()
 	g.results, g.err = c.run(context.WithoutCancel(ctx), key, g.items)
-	if g.done != nil {
-		close(g.done)
-	}
+	finished = true
+}
+
+// next starts the lane's next waiting group, or marks the lane idle.
+func (c *combiner[T, R]) next(key string, l *lane[T, R]) {
 	c.mu.Lock()
 	if len(l.waiting) == 0 {
 		l.busy = false

@@ -177,3 +177,41 @@ func TestCombinerKeysIndependent(t *testing.T) {
 		t.Fatalf("groups %v, want two of one", r.groups)
 	}
 }
+
+// A panicking run fails its group and frees the lane; the leader's panic
+// goes on up (to the transport's recoverer).
+func TestCombinerPanicReleasesTheLane(t *testing.T) {
+	r := newRecorder()
+	first := true
+	c := newCombiner(100, func(ctx context.Context, key string, items []int) ([]int, error) {
+		if first {
+			first = false
+			r.entered <- struct{}{}
+			<-r.release
+			panic("boom")
+		}
+		return r.run(ctx, key, items)
+	})
+	var wg sync.WaitGroup
+	var panicked any
+	wg.Go(func() {
+		defer func() { panicked = recover() }()
+		c.do(t.Context(), "q", 0, 1)
+	})
+	<-r.entered
+	var followerErr error
+	wg.Go(func() { _, followerErr = c.do(t.Context(), "q", 1, 1) })
+	waitUntil(t, "the follower to wait", func() bool { return waiting(c, "q") == 1 })
+	close(r.release)
+	wg.Wait()
+	if panicked == nil {
+		t.Error("the leader's panic was swallowed")
+	}
+	if followerErr != nil {
+		t.Errorf("the next group failed: %v", followerErr)
+	}
+	got, err := c.do(t.Context(), "q", 5, 1)
+	if err != nil || got != 10 {
+		t.Fatalf("after the panic: %d, %v", got, err)
+	}
+}
