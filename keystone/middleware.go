@@ -15,6 +15,11 @@ type MiddlewareOptions struct {
 	// (GET /, pre-signed URLs): IdentityFrom reports no identity, and of the
 	// identity headers only X-Project-Id is left, as the client's claim.
 	Skip func(*http.Request) bool
+	// ContextOnly leaves the validated identity only in the request context
+	// (IdentityFrom): forged identity headers are still removed, but none
+	// are set. For handlers that read IdentityFrom, it spares building a
+	// header map per request (a tenth of a cached request's cost).
+	ContextOnly bool
 }
 
 // identityHeaders are the headers keystonemiddleware's auth_token sets and
@@ -78,7 +83,9 @@ func Middleware(v *Validator, opts MiddlewareOptions) func(http.Handler) http.Ha
 				return
 			}
 			r = r.WithContext(ContextWithIdentity(r.Context(), id))
-			r.Header = withIdentityHeaders(r.Header, id)
+			if !opts.ContextOnly {
+				r.Header = withIdentityHeaders(r.Header, id)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

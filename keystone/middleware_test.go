@@ -50,6 +50,7 @@ func TestMiddleware(t *testing.T) {
 		token      string
 		status     int // forced Keystone status
 		skip       bool
+		ctxOnly    bool
 		wantCode   int
 		wantBody   string
 		wantHeader map[string]string // seen by the handler; "" means absent
@@ -61,6 +62,10 @@ func TestMiddleware(t *testing.T) {
 			"X-Project-Id": "demo-id", "X-Project-Name": "demo", "X-User-Id": "demo-id", "X-User-Name": "demo",
 			"X-Roles": "member,reader", "X-Identity-Status": "Confirmed", "X-Tenant-Id": "demo-id",
 			"X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": "demo-token",
+		}},
+		{name: "valid token, context only", token: "demo-token", ctxOnly: true, wantCode: 204, wantHeader: map[string]string{
+			"X-Project-Id": "", "X-Project-Name": "", "X-User-Id": "", "X-Roles": "", "X-Identity-Status": "",
+			"X-Tenant-Id": "", "X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": "demo-token",
 		}},
 		{name: "skipped", skip: true, token: "garbage", wantCode: 204, wantHeader: map[string]string{
 			"X-Project-Id": "alt-id", "X-Roles": "", "X-User-Id": "", "X-Identity-Status": "",
@@ -84,7 +89,7 @@ func TestMiddleware(t *testing.T) {
 					t.Error("Skip did not see the request as sent")
 				}
 				return tc.skip
-			}}
+			}, ContextOnly: tc.ctxOnly}
 			rec, s := serveThrough(t, v, opts, req)
 
 			if rec.Code != tc.wantCode {

@@ -190,7 +190,11 @@ func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Va
 		opts.Observe = m.Route
 	}
 	if validator != nil {
-		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{})
+		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{ContextOnly: true})
+		opts.Identity = func(ctx context.Context) (string, string, []string, bool) {
+			id, ok := keystone.IdentityFrom(ctx)
+			return id.ProjectID, id.UserID, id.Roles, ok
+		}
 	}
 	return rest.New(svc, opts), nil
 }

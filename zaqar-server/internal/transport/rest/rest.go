@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ type Options struct {
 	// must leave the caller's project, user and roles in the X-Project-Id,
 	// X-User-Id and X-Roles headers.
 	Authenticate func(http.Handler) http.Handler
+	// Identity, when set, is asked first for the caller's project, user and
+	// roles (an authenticated request's, from its context); when it reports
+	// none, they come from the headers. It lets Authenticate leave them in
+	// the context alone.
+	Identity func(ctx context.Context) (project, user string, roles []string, ok bool)
 	// Observe, when set, is asked once per route (its pattern, such as
 	// /v2/queues/{queue}, and method; "unmatched" for requests that match
 	// none) for a function that is then called after every request to
@@ -54,6 +60,7 @@ type handler struct {
 	pools  bool
 	policy *policy.Enforcer
 	auth   func(http.Handler) http.Handler
+	ident  func(ctx context.Context) (project, user string, roles []string, ok bool)
 	routes *routeTable // with Options.Observe
 	// failures keeps a storage outage from flooding the log (5xx lines).
 	failures *transport.ErrorLog
@@ -65,7 +72,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, failures: &transport.ErrorLog{}}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{}}
 	if h.policy == nil {
 		h.policy, _ = policy.New(policy.Defaults())
 	}
@@ -301,21 +308,38 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		projects, ok := r.Header["X-Project-Id"]
+		// An authenticated request's identity (Options.Identity), else the
+		// headers.
+		var project string
+		haveProject, fromIdentity := false, false
+		if h.ident != nil {
+			var roles []string
+			if project, sc.UserID, roles, fromIdentity = h.ident(r.Context()); fromIdentity {
+				haveProject = project != ""
+				sc.Roles = slices.Clip(roles) // shared by every request with the token
+			}
+		}
+		if !fromIdentity {
+			if ps, ok := r.Header["X-Project-Id"]; ok {
+				project, haveProject = ps[0], true
+			}
+		}
 		switch {
-		case !ok:
+		case !haveProject:
 			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Project-Id Missing", Description: "The header X-PROJECT-ID was missing"})
 			return
-		case projects[0] == "":
+		case project == "":
 			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Empty project header not allowed",
 				Description: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."})
 			return
 		}
-		sc.Project = projects[0]
-		sc.UserID = r.Header.Get("X-User-Id")
-		for _, role := range strings.Split(r.Header.Get("X-Roles"), ",") {
-			if role = strings.TrimSpace(role); role != "" {
-				sc.Roles = append(sc.Roles, role)
+		sc.Project = project
+		if !fromIdentity {
+			sc.UserID = r.Header.Get("X-User-Id")
+			for _, role := range strings.Split(r.Header.Get("X-Roles"), ",") {
+				if role = strings.TrimSpace(role); role != "" {
+					sc.Roles = append(sc.Roles, role)
+				}
 			}
 		}
 		sc.Signed = isSigned(r)

@@ -533,3 +533,54 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// With Options.Identity, an authenticated request's project, user and roles
+// come from its context, whatever identity headers the client sent.
+func TestIdentityFromContext(t *testing.T) {
+	type who struct {
+		project, user string
+		roles         []string
+	}
+	type key struct{}
+	// The stand-in for Keystone: token "alt" is project p2, "admin" an admin
+	// of p1, "unscoped" has no project; the identity goes into the context.
+	tokens := map[string]who{"alt": {"p2", "u2", []string{"member"}}, "admin": {"p1", "u1", []string{"admin"}}, "unscoped": {"", "u3", nil}}
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, ok := tokens[r.Header.Get("X-Auth-Token")]
+			if !ok {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, id)))
+		})
+	}
+	ident := func(ctx context.Context) (string, string, []string, bool) {
+		id, ok := ctx.Value(key{}).(who)
+		return id.project, id.user, id.roles, ok
+	}
+	p, err := policy.New(map[string]string{"queues:create": "", "messages:create": "", "messages:get_all": "", "queues:delete": "role:admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{Authenticate: auth, Identity: ident, Policy: p})
+
+	// do sends X-Project-ID p1; the token says p2, and p2 is what counts.
+	a.expect("POST", "/v2/queues/q/messages", `{"messages":[{"body":1}]}`, 201, "X-Auth-Token", "alt", "X-Roles", "admin")
+	listed := func(token string, hdr ...string) int {
+		t.Helper()
+		r := a.expect("GET", "/v2/queues/q/messages?echo=true", "", 200, append([]string{"X-Auth-Token", token}, hdr...)...)
+		return len(r.json(t)["messages"].([]any))
+	}
+	if n := listed("admin", "X-Project-ID", "p2"); n != 0 {
+		t.Errorf("p1's token with X-Project-ID p2 sees %d of p2's messages", n)
+	}
+	if n := listed("alt", "X-Project-ID", "-"); n != 1 {
+		t.Errorf("p2's token without X-Project-ID sees %d messages, want 1", n)
+	}
+	// Roles too: a forged X-Roles header does not make alt an admin.
+	a.expect("DELETE", "/v2/queues/q", "", 403, "X-Auth-Token", "alt", "X-Roles", "admin")
+	a.expect("DELETE", "/v2/queues/q", "", 204, "X-Auth-Token", "admin", "X-Project-ID", "p2", "X-Roles", "-")
+	r := a.expect("GET", "/v2/queues/q/messages", "", 400, "X-Auth-Token", "unscoped")
+	equalJSON(t, r.body, `{"title":"Project-Id Missing","description":"The header X-PROJECT-ID was missing"}`)
+}
