@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 var (
@@ -33,6 +34,8 @@ type combiner[T, R any] struct {
 
 	mu    sync.Mutex
 	lanes map[string]*lane[T, R]
+	// calls counts the groups run, for tests to see that requests share.
+	calls atomic.Int64
 }
 
 // lane is one queue's state: whether a group is in flight, and the groups
@@ -114,6 +117,7 @@ func (c *combiner[T, R]) exec(ctx context.Context, key string, l *lane[T, R], g 
 		}
 		c.next(key, l)
 	}()
+	c.calls.Add(1)
 	g.results, g.err = c.run(context.WithoutCancel(ctx), key, g.items)
 	finished = true
 }
