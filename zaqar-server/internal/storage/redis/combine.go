@@ -15,15 +15,16 @@ var (
 // combiner runs concurrent operations of one kind on one queue as a single
 // script call, a group commit: while a call for a queue is in flight, the
 // requests that arrive for it wait and then go together in the next call.
-// What Redis charges per call (running the script, the round trip, one
-// command in go-redis) is then paid once per group rather than per request,
-// which is most of a single-message post's cost; a request that finds its
-// queue idle goes at once, so an unloaded queue gains no latency.
+// What Redis charges per call (starting the script, the round trip, one
+// command in go-redis) is then paid once per group rather than per request
+// (a quarter of Redis's CPU per single-message post at 16 producers); a
+// request that finds its queue idle goes at once, so an unloaded queue
+// gains no latency.
 //
-// The queue's keys share a hash slot, so a group is one script on one
-// node even in Redis Cluster. Each group is as atomic as its script: the
-// operations of several requests commit together or not at all, and their
-// order inside the group is arrival order.
+// The queue's keys share a hash slot, so a group is one script on one node
+// even in Redis Cluster. A group runs as one script, so no other client
+// sees it half done; its requests are applied in arrival order, and an
+// error (Redis unreachable, say) fails every request of the group.
 type combiner[T, R any] struct {
 	// run performs items on the queue named by key and returns one result
 	// per item, or an error for them all.
