@@ -23,23 +23,23 @@ local picked, expired = {}, {}
 local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx')
 local from, until_ = '-inf', math.huge
 if hint[2] and tonumber(hint[3]) > now then from, until_ = hint[2], tonumber(hint[3]) end
-local held = true -- the messages scanned so far are all held (or gone)
+local held, moved = true, false -- all scanned so far held (or gone); hint to write
 if hint[1] then
 	scan(from, math.max(limit, 20), function(id, m)
 		if not live(m) then
 			expired[#expired + 1] = id
 		elseif claimed(m) then
-			if held then from, until_ = num(m[MARKER]), math.min(until_, m[CLAIM_EXP]) end
+			if held then from, until_, moved = num(m[MARKER]), math.min(until_, m[CLAIM_EXP]), true end
 		elseif delayed(m) then
 			held = false
 		else
 			picked[#picked + 1] = {id, m}
 			-- Claimed below until cexp, or dead-lettered (gone).
-			if held then from, until_ = num(m[MARKER]), math.min(until_, cexp) end
+			if held then from, until_, moved = num(m[MARKER]), math.min(until_, cexp), true end
 		end
 		return #picked >= limit
 	end)
-	if from ~= '-inf' then redis.call('HSET', REC, 'ch', from, 'chx', num(until_)) end
+	if moved then redis.call('HSET', REC, 'ch', from, 'chx', num(until_)) end
 end
 for _, id in ipairs(expired) do drop(id) end
 
