@@ -223,22 +223,19 @@ func (s *Store) forget(name string) {
 	s.mu.Unlock()
 }
 
-// all returns the store of every pool in name order, then the default store.
+// all returns the store of every pool in name order, then the default
+// store; a pool that does not open fails the call.
 func (s *Store) all(ctx context.Context) ([]storage.Store, error) {
-	pools, err := s.cat.Pools().List(ctx, "", 0)
+	named, err := s.PoolStores(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
-	out := make([]storage.Store, 0, len(pools)+1)
-	for _, p := range pools {
-		st, err := s.open(ctx, p)
-		if err != nil {
-			return nil, err
+	out := make([]storage.Store, len(named))
+	for i, n := range named {
+		if n.Err != nil {
+			return nil, n.Err
 		}
-		out = append(out, st)
-	}
-	if s.def != nil {
-		out = append(out, s.def)
+		out[i] = n.Store
 	}
 	return out, nil
 }
