@@ -26,9 +26,9 @@ var (
 // sees it half done; its requests are applied in arrival order, and an
 // error (Redis unreachable, say) fails every request of the group.
 type combiner[T, R any] struct {
-	// run performs items on the queue named by key and returns one result
-	// per item, or an error for them all.
-	run func(ctx context.Context, key string, items []T) ([]R, error)
+	// run performs items (all on one queue, which they name) and returns
+	// one result per item, or an error for them all.
+	run func(ctx context.Context, items []T) ([]R, error)
 	// limit caps a group's total weight (a request heavier than it goes
 	// alone), so one script call stays small enough not to stall Redis.
 	limit int
@@ -56,7 +56,7 @@ type group[T, R any] struct {
 	err         error
 }
 
-func newCombiner[T, R any](limit int, run func(ctx context.Context, key string, items []T) ([]R, error)) *combiner[T, R] {
+func newCombiner[T, R any](limit int, run func(ctx context.Context, items []T) ([]R, error)) *combiner[T, R] {
 	return &combiner[T, R]{run: run, limit: limit, lanes: map[string]*lane[T, R]{}}
 }
 
@@ -119,7 +119,7 @@ func (c *combiner[T, R]) exec(ctx context.Context, key string, l *lane[T, R], g 
 		c.next(key, l)
 	}()
 	c.calls.Add(1)
-	g.results, g.err = c.run(context.WithoutCancel(ctx), key, g.items)
+	g.results, g.err = c.run(context.WithoutCancel(ctx), g.items)
 	finished = true
 }
 

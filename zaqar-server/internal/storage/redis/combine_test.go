@@ -24,7 +24,7 @@ func newRecorder() *recorder {
 	return &recorder{release: make(chan struct{}), entered: make(chan struct{}, 100)}
 }
 
-func (r *recorder) run(ctx context.Context, _ string, items []int) ([]int, error) {
+func (r *recorder) run(ctx context.Context, items []int) ([]int, error) {
 	r.entered <- struct{}{}
 	<-r.release
 	if ctx.Err() != nil {
@@ -183,14 +183,14 @@ func TestCombinerKeysIndependent(t *testing.T) {
 func TestCombinerPanicReleasesTheLane(t *testing.T) {
 	r := newRecorder()
 	first := true
-	c := newCombiner(100, func(ctx context.Context, key string, items []int) ([]int, error) {
+	c := newCombiner(100, func(ctx context.Context, items []int) ([]int, error) {
 		if first {
 			first = false
 			r.entered <- struct{}{}
 			<-r.release
 			panic("boom")
 		}
-		return r.run(ctx, key, items)
+		return r.run(ctx, items)
 	})
 	var wg sync.WaitGroup
 	var panicked any

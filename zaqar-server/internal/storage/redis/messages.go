@@ -31,7 +31,7 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 		args = append(args, ids[i], storage.Millis(m.TTL), storage.Millis(m.Delay), m.ClientID, m.Checksum, []byte(m.Body))
 		weight += postOverhead + len(m.Body)
 	}
-	if _, err := s.posts.do(ctx, queueTag(ref), postPart{ref, len(msgs), args}, weight); err != nil {
+	if _, err := s.posts.do(ctx, queueTag(ref), postPart{ref, args}, weight); err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -49,24 +49,22 @@ const (
 // arguments for its messages alone (the count, then six per message).
 type postPart struct {
 	ref  zaqar.QueueRef
-	n    int
 	args []any
 }
 
 // postGroup appends the messages of parts, in order, in one script call.
-func (s *Store) postGroup(ctx context.Context, _ string, parts []postPart) ([]struct{}, error) {
+func (s *Store) postGroup(ctx context.Context, parts []postPart) ([]struct{}, error) {
 	args := parts[0].args
 	if len(parts) > 1 {
-		n, size := 0, 1
+		size := 1
 		for _, p := range parts {
-			n += p.n
 			size += len(p.args) - 1
 		}
 		args = make([]any, 1, size)
-		args[0] = n
 		for _, p := range parts {
 			args = append(args, p.args[1:]...)
 		}
+		args[0] = (len(args) - 1) / 6 // six per message
 	}
 	ref := parts[0].ref
 	unindexed, err := s.runInt(ctx, postScript, queueKeys(ref), args...)
@@ -154,7 +152,7 @@ type deletePart struct {
 }
 
 // deleteGroup deletes the messages of parts in order, one result code each.
-func (s *Store) deleteGroup(ctx context.Context, _ string, parts []deletePart) ([]int64, error) {
+func (s *Store) deleteGroup(ctx context.Context, parts []deletePart) ([]int64, error) {
 	args := make([]any, 0, 2*len(parts))
 	for _, p := range parts {
 		args = append(args, p.id, p.claimID)
