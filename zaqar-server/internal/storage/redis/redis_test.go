@@ -20,6 +20,18 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
+// open returns a Store on uri, closed when tb ends: its own connection
+// pool, as an API node has.
+func open(tb testing.TB, uri string) *redis.Store {
+	tb.Helper()
+	s, err := redis.Open(tb.Context(), uri)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestConformance(t *testing.T) {
 	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
 	sep := "?"
@@ -29,29 +41,15 @@ func TestConformance(t *testing.T) {
 	// Scripts go through go-redis's autopipeliner unless pipeline=false.
 	for name, u := range map[string]string{"pipelined": url, "unpipelined": url + sep + "pipeline=false"} {
 		t.Run(name, func(t *testing.T) {
-			storagetest.Run(t, func(t *testing.T) storage.Store {
-				// A store per call: its own connection pool, as an API node has.
-				s, err := redis.Open(t.Context(), u)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			})
+			// A store per call, as each API node has its own.
+			storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, u) })
 		})
 	}
 }
 
 func BenchmarkStore(b *testing.B) {
 	url := storagetest.RequireEnv(b, "ZAQAR_TEST_REDIS_URL")
-	storagetest.Bench(b, func(tb testing.TB) storage.Store {
-		s, err := redis.Open(b.Context(), url)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		return s
-	})
+	storagetest.Bench(b, func(tb testing.TB) storage.Store { return open(tb, url) })
 }
 
 // aof makes redis-server persist every write before it answers.
@@ -105,14 +103,7 @@ func TestCluster(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	storagetest.Run(t, func(t *testing.T) storage.Store {
-		s, err := redis.Open(t.Context(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t, url) })
 }
 
 // TestKeysOutliveTheirData checks the Redis expiry the scripts give a
