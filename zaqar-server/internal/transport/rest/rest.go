@@ -38,7 +38,7 @@ type Options struct {
 	// Authenticate, when set, guards every request except GET / and those a
 	// valid pre-signed URL authorises (keystone auth_token middleware). It
 	// must leave the caller's project, user and roles in the X-Project-Id,
-	// X-User-Id and X-Roles headers.
+	// X-User-Id and X-Roles headers, or where Identity finds them.
 	Authenticate func(http.Handler) http.Handler
 	// Identity, when set, is asked first for the caller's project, user and
 	// roles (an authenticated request's, from its context); when it reports
@@ -311,17 +311,19 @@ func (h *handler) scope(next http.Handler) http.Handler {
 		// An authenticated request's identity (Options.Identity), else the
 		// headers.
 		var project string
-		haveProject, fromIdentity := false, false
-		if h.ident != nil {
-			var roles []string
-			if project, sc.UserID, roles, fromIdentity = h.ident(r.Context()); fromIdentity {
-				haveProject = project != ""
-				sc.Roles = slices.Clip(roles) // shared by every request with the token
-			}
-		}
-		if !fromIdentity {
+		haveProject := false
+		if p, user, roles, ok := h.identity(r.Context()); ok {
+			project, haveProject = p, p != ""
+			sc.UserID, sc.Roles = user, slices.Clip(roles) // roles shared by every request with the token
+		} else {
 			if ps, ok := r.Header["X-Project-Id"]; ok {
 				project, haveProject = ps[0], true
+			}
+			sc.UserID = r.Header.Get("X-User-Id")
+			for _, role := range strings.Split(r.Header.Get("X-Roles"), ",") {
+				if role = strings.TrimSpace(role); role != "" {
+					sc.Roles = append(sc.Roles, role)
+				}
 			}
 		}
 		switch {
@@ -334,20 +336,20 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			return
 		}
 		sc.Project = project
-		if !fromIdentity {
-			sc.UserID = r.Header.Get("X-User-Id")
-			for _, role := range strings.Split(r.Header.Get("X-Roles"), ",") {
-				if role = strings.TrimSpace(role); role != "" {
-					sc.Roles = append(sc.Roles, role)
-				}
-			}
-		}
 		sc.Signed = isSigned(r)
 		if h.auth != nil && !sc.Signed {
 			sc.Token = r.Header.Get("X-Auth-Token") // validated by h.auth
 		}
 		next.ServeHTTP(w, r.WithContext(service.WithScope(r.Context(), sc)))
 	})
+}
+
+// identity asks Options.Identity, when set, for the caller.
+func (h *handler) identity(ctx context.Context) (project, user string, roles []string, ok bool) {
+	if h.ident == nil {
+		return "", "", nil, false
+	}
+	return h.ident(ctx)
 }
 
 func scopeOf(r *http.Request) service.Scope { return service.ScopeFrom(r.Context()) }
