@@ -98,7 +98,13 @@ func (w *Watcher) inLedger(ctx context.Context, eventID string) (bool, error) {
 
 // record writes an outcome to the ledger; a failure is logged, not fatal:
 // the hook is settled, and a copy handled later finds it settled in Heat.
+// An event the ledger already has an outcome for (another watcher settled
+// it while this one waited on a copy) is not recorded again.
 func (w *Watcher) record(ctx context.Context, o Outcome) {
+	if done, err := w.inLedger(ctx, o.EventID); err == nil && done {
+		w.log.Info("hook already settled by another watcher; not recorded again", "event", o.EventID, "decision", o.Decision)
+		return
+	}
 	o.At = time.Now().UTC()
 	raw, _ := json.Marshal(o)
 	var body map[string]any

@@ -175,12 +175,6 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 		log.Info("hook event already handled (ledger)")
 		return nil
 	}
-	if dup, err := w.duplicate(ctx, d); err != nil {
-		log.Warn("queue not listable; cannot look for copies", "err", err)
-	} else if dup {
-		log.Info("dropping a younger copy of a hook event", "message", d.MessageID)
-		return nil
-	}
 	h, err := w.heat.Resolve(ctx, ev)
 	if errors.Is(err, hooks.ErrNotFound) {
 		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left, Reason: err.Error()})
@@ -197,6 +191,15 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 	if !pending {
 		log.Info("hook not pending any more")
 		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left})
+		return nil
+	}
+	// Copies are looked for as late as possible before acting: a copy
+	// posted while Heat was asked above is then seen by both holders, who
+	// agree on which one acts.
+	if dup, err := w.duplicate(ctx, d); err != nil {
+		log.Warn("queue not listable; cannot look for copies", "err", err)
+	} else if dup {
+		log.Info("dropping a younger copy of a hook event", "message", d.MessageID)
 		return nil
 	}
 	if !h.Clearable() {
