@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
-
-	"github.com/zaqar-go/suite/heatsink/listen"
 )
 
 // listed is a message as Zaqar lists it.
@@ -96,14 +93,14 @@ func (w *Watcher) inLedger(ctx context.Context, eventID string) (bool, error) {
 	return found, err
 }
 
-// record writes an outcome to the ledger; a failure is logged, not fatal:
-// the hook is settled, and a copy handled later finds it settled in Heat.
-// An event the ledger already has an outcome for (another watcher settled
-// it while this one waited on a copy) is not recorded again.
-func (w *Watcher) record(ctx context.Context, o Outcome) {
+// record writes an outcome to the ledger and reports whether the ledger
+// has it. A failure is logged, not fatal: the hook is settled, and a copy
+// handled later finds it settled in Heat. An event the ledger already has
+// an outcome for is not recorded again.
+func (w *Watcher) record(ctx context.Context, o Outcome) bool {
 	if done, err := w.inLedger(ctx, o.EventID); err == nil && done {
 		w.log.Info("hook already settled by another watcher; not recorded again", "event", o.EventID, "decision", o.Decision)
-		return
+		return true
 	}
 	o.At = time.Now().UTC()
 	raw, _ := json.Marshal(o)
@@ -116,36 +113,7 @@ func (w *Watcher) record(ctx context.Context, o Outcome) {
 		&gophercloud.RequestOpts{OkCodes: []int{201}})
 	if err != nil {
 		w.log.Warn("ledger write failed", "event", o.EventID, "ledger", w.cfg.Ledger, "err", err)
+		return false
 	}
-}
-
-// duplicate reports whether the queue holds an older copy of d's event
-// (Heat's sink and a poller may both post one): the oldest copy is acted
-// on, by whoever claims it. Ties of age go to the smaller message id.
-func (w *Watcher) duplicate(ctx context.Context, d listen.Delivery) (bool, error) {
-	var mine *listed
-	var copies []listed
-	err := w.each(ctx, d.Queue, func(m listed) bool {
-		var b struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(m.Body, &b) != nil || b.ID != d.Event.ID {
-			return true
-		}
-		if m.ID == d.MessageID {
-			mine = &m
-		} else {
-			copies = append(copies, m)
-		}
-		return true
-	})
-	if err != nil || mine == nil {
-		return false, err
-	}
-	for _, c := range copies {
-		if c.Age > mine.Age || c.Age == mine.Age && strings.Compare(c.ID, mine.ID) < 0 {
-			return true, nil
-		}
-	}
-	return false, nil
+	return true
 }

@@ -12,8 +12,9 @@
 //   - a ledger queue records what was done with each event (cleared,
 //     rejected, left...), and an event found there is dropped, so pollers
 //     do not post a hook again that was decided and left paused;
-//   - of two copies of one event in the queue (Heat's sink and a poller),
-//     the older one is acted on and the other dropped;
+//   - of several copies of one event in the queue (Heat's sink and a
+//     poller), the one whose holder first creates the event's lock queue
+//     is acted on and the others dropped (acquire);
 //   - before waiting, and every Recheck while waiting, the hook must still
 //     be pending in Heat (a person may clear it, the stack may fail);
 //   - clearing is idempotent: Heat's "hook is not defined" after a clear
@@ -160,9 +161,10 @@ const (
 var errGone = errors.New("hook no longer pending")
 
 // Handle acts on one claimed event of the queue (the listener's action):
-// events that are not hook events are dropped; a hook event is resolved,
-// waited on and settled. It returns an error only when the event should
-// come back later (Heat or Zaqar failing, shutdown).
+// events that are not hook events are dropped; of the copies of a hook
+// event one is chosen (acquire), resolved, waited on and settled, and its
+// outcome recorded. It returns an error only when the event should come
+// back later (Heat or Zaqar failing, shutdown).
 func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 	ev := d.Event
 	if _, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); !ok {
@@ -175,52 +177,69 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 		log.Info("hook event already handled (ledger)")
 		return nil
 	}
-	h, err := w.heat.Resolve(ctx, ev)
-	if errors.Is(err, hooks.ErrNotFound) {
-		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left, Reason: err.Error()})
-		return nil
-	}
+	locks, mine, err := w.acquire(ctx, d)
 	if err != nil {
 		return err
+	}
+	if !mine {
+		log.Info("dropping a copy of a hook event: another copy is acted on", "message", d.MessageID)
+		return nil
+	}
+	// Settled between the first look and the lock: its holder recorded
+	// the outcome before releasing.
+	if done, err := w.inLedger(ctx, ev.ID); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	} else if done {
+		log.Info("hook event settled meanwhile (ledger)")
+		w.release(ctx, locks)
+		return nil
+	}
+	o, err := w.settle(ctx, d, log)
+	if err != nil {
+		return err // the lock stays with this copy, which comes back
+	}
+	if w.record(ctx, o) {
+		w.release(ctx, locks)
+	}
+	return nil
+}
+
+// settle resolves the chosen copy's hook, runs the matching rule's waiter
+// and carries out its decision.
+func (w *Watcher) settle(ctx context.Context, d listen.Delivery, log *slog.Logger) (Outcome, error) {
+	ev := d.Event
+	h, err := w.heat.Resolve(ctx, ev)
+	if errors.Is(err, hooks.ErrNotFound) {
+		return Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left, Reason: err.Error()}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
 	}
 	log = log.With("hook", h.Type, "stack", h.Root.Name, "path", h.Path)
 	pending, err := w.heat.Pending(ctx, h)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	if !pending {
 		log.Info("hook not pending any more")
-		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left})
-		return nil
-	}
-	// Copies are looked for as late as possible before acting: a copy
-	// posted while Heat was asked above is then seen by both holders, who
-	// agree on which one acts.
-	if dup, err := w.duplicate(ctx, d); err != nil {
-		log.Warn("queue not listable; cannot look for copies", "err", err)
-	} else if dup {
-		log.Info("dropping a younger copy of a hook event", "message", d.MessageID)
-		return nil
+		return Outcome{EventID: ev.ID, Hook: h, Decision: Gone, Action: Left}, nil
 	}
 	if !h.Clearable() {
 		log.Error("post-delete hooks cannot be cleared through Heat's API; the stack stays DELETE_IN_PROGRESS until its timeout")
-		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Unclearable, Action: Left, Reason: hooks.ErrUnclearable.Error()})
-		return nil
+		return Outcome{EventID: ev.ID, Hook: h, Decision: Unclearable, Action: Left, Reason: hooks.ErrUnclearable.Error()}, nil
 	}
 	r := w.match(h)
 	if r == nil {
 		log.Info("no rule matches; hook left paused")
-		w.record(ctx, Outcome{EventID: ev.ID, Hook: h, Decision: Unmatched, Action: Left})
-		return nil
+		return Outcome{EventID: ev.ID, Hook: h, Decision: Unmatched, Action: Left}, nil
 	}
 	log.Info("waiting", "rule", r.cfg.Name, "timeout", r.cfg.Timeout)
 	o, err := w.wait(ctx, d, h, r, log)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	log.Info("hook settled", "rule", r.cfg.Name, "decision", o.Decision, "action", o.Action, "reason", o.Reason)
-	w.record(ctx, o)
-	return nil
+	return o, nil
 }
 
 func (w *Watcher) match(h hooks.Hook) *rule {

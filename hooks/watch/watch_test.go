@@ -18,6 +18,7 @@ import (
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
@@ -141,6 +142,40 @@ func (e *env) bodies(queue string) []json.RawMessage {
 	return out
 }
 
+// postOne posts body to queue and returns the message's id.
+func (e *env) postOne(queue string, body any) string {
+	e.t.Helper()
+	var res struct {
+		Resources []string `json:"resources"`
+	}
+	_, err := e.zaqar.Post(e.t.Context(), e.zaqar.ServiceURL("v2", "queues", queue, "messages"),
+		map[string]any{"messages": []map[string]any{{"ttl": 600, "body": body}}}, &res, &gophercloud.RequestOpts{OkCodes: []int{201}})
+	if err != nil || len(res.Resources) != 1 {
+		e.t.Fatal(res, err)
+	}
+	return res.Resources[0][strings.LastIndex(res.Resources[0], "/")+1:]
+}
+
+// queues returns the project's queue names.
+func (e *env) queues() []string {
+	e.t.Helper()
+	var page struct {
+		Queues []struct {
+			Name string `json:"name"`
+		} `json:"queues"`
+	}
+	_, err := e.zaqar.Get(e.t.Context(), e.zaqar.ServiceURL("v2", "queues")+"?limit=20", &page, &gophercloud.RequestOpts{OkCodes: []int{200, 204}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, q := range page.Queues {
+		out = append(out, q.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ledger returns "resource decision action" per ledger record, sorted.
 func (e *env) ledger(queue string) []string {
 	var out []string
@@ -155,8 +190,8 @@ func (e *env) ledger(queue string) []string {
 	return out
 }
 
-// run starts a Watcher for cfg until the test ends.
-func (e *env) run(cfg string) *watch.Watcher {
+// watcher builds a Watcher for cfg, as one more process would.
+func (e *env) watcher(cfg string) *watch.Watcher {
 	e.t.Helper()
 	c, err := watch.ParseConfig("hooks.yml", []byte(cfg))
 	if err != nil {
@@ -167,6 +202,13 @@ func (e *env) run(cfg string) *watch.Watcher {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return w
+}
+
+// run starts a Watcher for cfg until the test ends.
+func (e *env) run(cfg string) *watch.Watcher {
+	e.t.Helper()
+	w := e.watcher(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -445,4 +487,167 @@ func TestPostDelete(t *testing.T) {
 	if sg, acts := fake.Sent(); len(sg) != 0 || len(acts) != 0 {
 		t.Errorf("signals %v, actions %v", sg, acts)
 	}
+}
+
+// blockingHook is a webhook receiver that counts calls per path and holds
+// each until release is closed (or its caller leaves).
+type blockingHook struct {
+	*httptest.Server
+	mu      sync.Mutex
+	calls   map[string]int
+	release chan struct{}
+	once    sync.Once
+}
+
+// open lets every held call answer 200, now and later.
+func (b *blockingHook) open() { b.once.Do(func() { close(b.release) }) }
+
+func newBlockingHook(t *testing.T) *blockingHook {
+	b := &blockingHook{calls: map[string]int{}, release: make(chan struct{})}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.calls[r.URL.Path]++
+		b.mu.Unlock()
+		select {
+		case <-b.release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { b.open(); b.Close() })
+	return b
+}
+
+func (b *blockingHook) count(path string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[path]
+}
+
+// handleAsync runs w.Handle for a copy of ev in the background; cancel
+// stops it as a dying process would.
+func handleAsync(w *watch.Watcher, id string, ev heatsink.Event) (cancel func(), done <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- w.Handle(ctx, listen.Delivery{Queue: "hook-events", MessageID: id, Event: ev}) }()
+	return cancel, ch
+}
+
+func appHooked(t *testing.T) heatsink.Event {
+	for _, ev := range sinkMessages(t) {
+		if ev.Payload.ResourceName == "app_hooked" {
+			return ev
+		}
+	}
+	t.Fatal("no app_hooked event in the capture")
+	return heatsink.Event{}
+}
+
+func noLocks(t *testing.T, e *env) {
+	t.Helper()
+	for _, q := range e.queues() {
+		if strings.HasPrefix(q, "hooklock-") {
+			t.Errorf("lock queue %s left after settling (queues %v)", q, e.queues())
+		}
+	}
+}
+
+// A copy of a hook event posted after the first copy's holder began
+// waiting (Heat's sink and a poller a few ms apart; once in CI both acted)
+// is dropped by its holder, whatever the two copies' ages and ids; the
+// first copy, redelivered to another process after its holder died, is
+// acted on there.
+func TestLateCopyDropped(t *testing.T) {
+	fake, client := hookDemoHeat(t)
+	e := newEnv(t, fake, client)
+	hook := newBlockingHook(t)
+	cfg := base + "rules:\n  - webhook: {url: \"" + hook.URL + "/{resource}\"}\n"
+	a, b := e.watcher(cfg), e.watcher(cfg)
+	ev := appHooked(t)
+
+	first := e.postOne("hook-events", ev)
+	cancelA, doneA := handleAsync(a, first, ev)
+	eventually(t, "first holder waits on the webhook", func() bool { return hook.count("/app_hooked") == 1 })
+
+	late := e.postOne("hook-events", ev)
+	cancelB, doneB := handleAsync(b, late, ev)
+	defer cancelB()
+	var err error
+	eventually(t, "the late copy dropped or acted on", func() bool {
+		select {
+		case err = <-doneB:
+			return true
+		default:
+			return hook.count("/app_hooked") > 1
+		}
+	})
+	if n := hook.count("/app_hooked"); n != 1 || err != nil {
+		t.Fatalf("webhook called %d times (the late copy was acted on too?), Handle: %v", n, err)
+	}
+
+	cancelA()
+	if err := <-doneA; err == nil {
+		t.Fatal("a holder stopped while waiting reports no error: its event would be deleted")
+	}
+	hook.open()
+	if err := b.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: first, Event: ev}); err != nil {
+		t.Fatalf("first copy redelivered: %v", err)
+	}
+	if n := hook.count("/app_hooked"); n != 2 {
+		t.Errorf("webhook calls %d, want 2 (the first holder's, then its successor's)", n)
+	}
+	sg, _ := fake.Sent()
+	if got, want := signalSummary(sg), `hook-demo/app_hooked {"unset_hook":"pre-create"} 200`; got != want {
+		t.Errorf("signals %s, want %s", got, want)
+	}
+	if got := e.ledger("hook-events-ledger"); strings.Join(got, ",") != "app_hooked approved cleared" {
+		t.Errorf("ledger %v", got)
+	}
+	noLocks(t, e)
+}
+
+// A copy chosen by the lock that vanished unsettled (every watcher was
+// down past its TTL) does not keep the event's other copies from being
+// acted on.
+func TestVanishedChosenCopy(t *testing.T) {
+	fake, client := hookDemoHeat(t)
+	e := newEnv(t, fake, client)
+	hook := newBlockingHook(t)
+	cfg := base + "rules:\n  - webhook: {url: \"" + hook.URL + "/{resource}\"}\n"
+	a, b := e.watcher(cfg), e.watcher(cfg)
+	ev := appHooked(t)
+
+	first := e.postOne("hook-events", ev)
+	cancelA, doneA := handleAsync(a, first, ev)
+	eventually(t, "first holder waits on the webhook", func() bool { return hook.count("/app_hooked") == 1 })
+	cancelA()
+	<-doneA
+	_, err := e.zaqar.Delete(t.Context(), e.zaqar.ServiceURL("v2", "queues", "hook-events", "messages", first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook.open()
+
+	late := e.postOne("hook-events", ev)
+	if err := b.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: late, Event: ev}); err != nil {
+		t.Fatalf("other copy: %v", err)
+	}
+	if n := hook.count("/app_hooked"); n != 2 {
+		t.Errorf("webhook calls %d, want 2", n)
+	}
+	if got := signalSummary(fake.Cleared()); got != `hook-demo/app_hooked {"unset_hook":"pre-create"} 200` {
+		t.Errorf("cleared %s", got)
+	}
+	if got := e.ledger("hook-events-ledger"); strings.Join(got, ",") != "app_hooked approved cleared" {
+		t.Errorf("ledger %v", got)
+	}
+	noLocks(t, e)
+	// A copy handled after the outcome is in the ledger is dropped.
+	again := e.postOne("hook-events", ev)
+	if err := a.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: again, Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if n := hook.count("/app_hooked"); n != 2 {
+		t.Errorf("webhook calls %d after a settled event came again", n)
+	}
+	noLocks(t, e)
 }
