@@ -35,7 +35,12 @@ func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (str
 			Body json.RawMessage `json:"body"`
 		} `json:"messages"`
 	}
-	r := claims.Create(ctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit})
+	// The request outlives ctx: a claim Zaqar made whose answer was dropped
+	// (the waiter's timeout, a shutdown) would hold its messages from
+	// every waiter for claimTTL, unknown and so never released.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r := claims.Create(rctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit})
 	if err := r.ExtractInto(&got); err != nil || len(got.Messages) == 0 {
 		return "", nil, err
 	}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -327,5 +330,53 @@ func TestDeadline(t *testing.T) {
 	later := &wait.Deadline{At: time.Now().Add(time.Hour)}
 	if _, err := later.Wait(within(t, 100*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("At later: %v", err)
+	}
+}
+
+// slowClaims serves the Zaqar at upstream, but answers claim requests only
+// after delay: the claim is made at once, as when a waiter's time runs out
+// while Zaqar's answer is on its way.
+func slowClaims(t *testing.T, upstream string, delay time.Duration) string {
+	u, _ := url.Parse(upstream)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/claims") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		out := r.Clone(context.Background())
+		out.RequestURI, out.URL.Scheme, out.URL.Host = "", u.Scheme, u.Host
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		time.Sleep(delay)
+		maps.Copy(w.Header(), resp.Header)
+		w.WriteHeader(resp.StatusCode)
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A waiter whose time runs out during a claim request still learns the
+// claim and gives its messages back (once a timed-out look left them held
+// for the claim's minute, and the next waiter on the queue saw nothing).
+func TestClaimOutlivesTimeout(t *testing.T) {
+	url := hookstest.StartZaqar(t, "")
+	project := "p-" + uuid.NewString()[:8]
+	direct := cloud.NoAuth(url, project)
+	post(t, direct, "ready", map[string]any{"n": 1})
+	slow := &wait.QueueCondition{Client: cloud.NoAuth(slowClaims(t, url, 300*time.Millisecond), project), Queue: "ready",
+		Match: map[string]any{"n": 2}, Interval: 20 * time.Millisecond, Log: quiet}
+	if _, err := slow.Wait(within(t, 100*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("no match: %v", err)
+	}
+	peek := &wait.QueueCondition{Client: direct, Queue: "ready", Match: map[string]any{"n": 1}, Interval: 20 * time.Millisecond, Log: quiet}
+	if r, err := peek.Wait(within(t, 2*time.Second), hook); err != nil || !r.Approved {
+		t.Errorf("the message is still held by the timed-out waiter's claim: %+v, %v", r, err)
 	}
 }
