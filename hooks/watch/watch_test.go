@@ -551,22 +551,39 @@ func noLocks(t *testing.T, e *env) {
 	}
 }
 
+// heldCopy is two watcher processes (a, b) with a webhook rule, and a's
+// worker waiting on that webhook for the first copy of app_hooked's event.
+type heldCopy struct {
+	e       *env
+	fake    *hookstest.Heat
+	hook    *blockingHook
+	a, b    *watch.Watcher
+	ev      heatsink.Event
+	first   string
+	cancelA func()
+	doneA   <-chan error
+}
+
+func holdFirstCopy(t *testing.T) heldCopy {
+	fake, client := hookDemoHeat(t)
+	c := heldCopy{e: newEnv(t, fake, client), fake: fake, hook: newBlockingHook(t), ev: appHooked(t)}
+	cfg := base + "rules:\n  - webhook: {url: \"" + c.hook.URL + "/{resource}\"}\n"
+	c.a, c.b = c.e.watcher(cfg), c.e.watcher(cfg)
+	c.first = c.e.postOne("hook-events", c.ev)
+	c.cancelA, c.doneA = handleAsync(c.a, c.first, c.ev)
+	eventually(t, "first holder waits on the webhook", func() bool { return c.hook.count("/app_hooked") == 1 })
+	return c
+}
+
 // A copy of a hook event posted after the first copy's holder began
 // waiting (Heat's sink and a poller a few ms apart; once in CI both acted)
 // is dropped by its holder, whatever the two copies' ages and ids; the
 // first copy, redelivered to another process after its holder died, is
 // acted on there.
 func TestLateCopyDropped(t *testing.T) {
-	fake, client := hookDemoHeat(t)
-	e := newEnv(t, fake, client)
-	hook := newBlockingHook(t)
-	cfg := base + "rules:\n  - webhook: {url: \"" + hook.URL + "/{resource}\"}\n"
-	a, b := e.watcher(cfg), e.watcher(cfg)
-	ev := appHooked(t)
-
-	first := e.postOne("hook-events", ev)
-	cancelA, doneA := handleAsync(a, first, ev)
-	eventually(t, "first holder waits on the webhook", func() bool { return hook.count("/app_hooked") == 1 })
+	c := holdFirstCopy(t)
+	e, fake, hook, b, ev, first := c.e, c.fake, c.hook, c.b, c.ev, c.first
+	cancelA, doneA := c.cancelA, c.doneA
 
 	late := e.postOne("hook-events", ev)
 	cancelB, doneB := handleAsync(b, late, ev)
@@ -609,16 +626,9 @@ func TestLateCopyDropped(t *testing.T) {
 // down past its TTL) does not keep the event's other copies from being
 // acted on.
 func TestVanishedChosenCopy(t *testing.T) {
-	fake, client := hookDemoHeat(t)
-	e := newEnv(t, fake, client)
-	hook := newBlockingHook(t)
-	cfg := base + "rules:\n  - webhook: {url: \"" + hook.URL + "/{resource}\"}\n"
-	a, b := e.watcher(cfg), e.watcher(cfg)
-	ev := appHooked(t)
-
-	first := e.postOne("hook-events", ev)
-	cancelA, doneA := handleAsync(a, first, ev)
-	eventually(t, "first holder waits on the webhook", func() bool { return hook.count("/app_hooked") == 1 })
+	c := holdFirstCopy(t)
+	e, fake, hook, a, b, ev, first := c.e, c.fake, c.hook, c.a, c.b, c.ev, c.first
+	cancelA, doneA := c.cancelA, c.doneA
 	cancelA()
 	<-doneA
 	_, err := e.zaqar.Delete(t.Context(), e.zaqar.ServiceURL("v2", "queues", "hook-events", "messages", first), nil)
