@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -66,33 +67,34 @@ func TestChecker(t *testing.T) {
 	}
 }
 
-// TestLoadAgainstServer runs a short mixed load against our real handler
-// and requires a clean bill: everything produced is consumed exactly once.
+// TestLoadAgainstServer runs a short mixed load against our real handler,
+// with the lean client and with net/http, and requires a clean bill:
+// everything produced is consumed exactly once.
 func TestLoadAgainstServer(t *testing.T) {
 	svc := service.New(memory.New(), service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(rest.New(svc, rest.Options{}))
 	defer srv.Close()
-	c := config{endpoint: srv.URL, project: "bench-test", producers: 3, consumers: 3, listers: 1, churn: 1,
-		batch: 2, msgSize: 100, claimLimit: 5, claimTTL: 60, queues: 2, duration: 700 * time.Millisecond,
-		drain: 10 * time.Second, jsonOnly: true}
-	rep, err := load(t.Context(), c, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
-		t.Errorf("report = %+v", rep)
-	}
-	for _, op := range []string{"post", "claim", "delete", "list", "queue-create"} {
-		if rep.Ops[op].Requests == 0 || len(rep.Ops[op].Errors) > 0 {
-			t.Errorf("%s: %+v", op, rep.Ops[op])
-		}
+	for _, netHTTP := range []bool{false, true} {
+		t.Run(fmt.Sprintf("net-http=%v", netHTTP), func(t *testing.T) {
+			c := config{endpoint: srv.URL, project: fmt.Sprintf("bench-test-%v", netHTTP), producers: 3, consumers: 3, listers: 1, churn: 1,
+				batch: 2, msgSize: 100, claimLimit: 5, claimTTL: 60, queues: 2, duration: 700 * time.Millisecond,
+				drain: 10 * time.Second, jsonOnly: true, netHTTP: netHTTP}
+			rep, err := load(t.Context(), c, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
+				t.Errorf("report = %+v", rep)
+			}
+			for _, op := range []string{"post", "claim", "delete", "list", "queue-create"} {
+				if rep.Ops[op].Requests == 0 || len(rep.Ops[op].Errors) > 0 {
+					t.Errorf("%s: %+v", op, rep.Ops[op])
+				}
+			}
+		})
 	}
 }
 
-// TestWebSocketLoad posts over WebSocket with a window of requests in
-// flight on each connection and consumes over WebSocket: the replies must
-// be matched to their requests (nothing miscounted), everything produced
-// consumed once.
 func TestWebSocketLoad(t *testing.T) {
 	svc := service.New(memory.New(), service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(rest.New(svc, rest.Options{}))

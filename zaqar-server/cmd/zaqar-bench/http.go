@@ -21,18 +21,33 @@ const clientID = "3381af92-2b9e-11e3-b191-71861300734c"
 type client struct {
 	base, project, token string
 	http                 *http.Client
+	// wire carries the requests to plain-http endpoints with keep-alive
+	// (nil: http does).
+	wire    *wire
+	headers []string
 }
 
 func newClient(c config) *client {
 	conns := c.producers + c.consumers + c.listers + c.churn + 4
-	return &client{base: strings.TrimRight(c.endpoint, "/"), project: c.project, token: c.token,
+	cl := &client{base: strings.TrimRight(c.endpoint, "/"), project: c.project, token: c.token,
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
 			DisableKeepAlives: c.noKeepAlive}}}
+	if !c.noKeepAlive && !c.netHTTP {
+		cl.wire = newWire(cl.base)
+	}
+	cl.headers = []string{"Client-ID", clientID, "X-Project-ID", c.project, "Content-Type", "application/json"}
+	if c.token != "" {
+		cl.headers = append(cl.headers, "X-Auth-Token", c.token)
+	}
+	return cl
 }
 
 // do sends a request and returns status and body; err only for transport failures.
 func (c *client) do(ctx context.Context, method, path string, body []byte) (int, http.Header, []byte, error) {
+	if c.wire != nil {
+		return c.wire.do(ctx, method, path, c.headers, body)
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
