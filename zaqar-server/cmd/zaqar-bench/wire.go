@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -49,7 +51,8 @@ func newWire(endpoint string) *wire {
 	return &wire{addr: addr, host: u.Host, prefix: u.EscapedPath()}
 }
 
-var errStale = errors.New("connection closed before the answer")
+// errStale: the connection was closed before the request was read.
+var errStale = errors.New("connection closed before the request was read")
 
 // timeLongAgo, as a deadline, fails a connection's pending reads and writes.
 var timeLongAgo = time.Unix(1, 0)
@@ -57,9 +60,19 @@ var timeLongAgo = time.Unix(1, 0)
 // do sends one request with the given headers (name, value pairs) and
 // returns the answer's status, headers and body.
 func (w *wire) do(ctx context.Context, method, path string, headers []string, body []byte) (int, http.Header, []byte, error) {
-	cn, err := w.get(ctx)
+	status, header, b, reused, err := w.try(ctx, method, path, headers, body)
+	if reused && errors.Is(err, errStale) {
+		// The server closed the idle connection before reading the
+		// request (its keep-alive timeout), as net/http's client retries.
+		status, header, b, _, err = w.try(ctx, method, path, headers, body)
+	}
+	return status, header, b, err
+}
+
+func (w *wire) try(ctx context.Context, method, path string, headers []string, body []byte) (int, http.Header, []byte, bool, error) {
+	cn, reused, err := w.get(ctx)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, false, err
 	}
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(timeLongAgo) })
 	cn.nc.SetDeadline(time.Now().Add(30 * time.Second))
@@ -74,7 +87,7 @@ func (w *wire) do(ctx context.Context, method, path string, headers []string, bo
 	} else {
 		cn.nc.Close()
 	}
-	return status, header, b, err
+	return status, header, b, reused, err
 }
 
 func (cn *wireConn) roundTrip(method, host, target string, headers []string, body []byte) (int, http.Header, []byte, bool, error) {
@@ -97,13 +110,18 @@ func (cn *wireConn) roundTrip(method, host, target string, headers []string, bod
 	bw.WriteString("\r\n\r\n")
 	bw.Write(body)
 	if err := bw.Flush(); err != nil {
+		return 0, nil, nil, false, fmt.Errorf("%w: %w", errStale, err)
+	}
+	// Nothing at all in answer: the server closed the connection (idle)
+	// without reading the request.
+	if _, err := cn.br.Peek(1); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			err = fmt.Errorf("%w: %w", errStale, err)
+		}
 		return 0, nil, nil, false, err
 	}
 	res, err := http.ReadResponse(cn.br, &http.Request{Method: method})
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = errStale
-		}
 		return 0, nil, nil, false, err
 	}
 	b, err := io.ReadAll(res.Body)
@@ -111,22 +129,22 @@ func (cn *wireConn) roundTrip(method, host, target string, headers []string, bod
 	return res.StatusCode, res.Header, b, !res.Close, err
 }
 
-// get takes an idle connection, or dials one.
-func (w *wire) get(ctx context.Context) (*wireConn, error) {
+// get takes an idle connection (reused), or dials one.
+func (w *wire) get(ctx context.Context) (cn *wireConn, reused bool, err error) {
 	w.mu.Lock()
 	if n := len(w.idle); n > 0 {
 		cn := w.idle[n-1]
 		w.idle = w.idle[:n-1]
 		w.mu.Unlock()
-		return cn, nil
+		return cn, true, nil
 	}
 	w.mu.Unlock()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", w.addr)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &wireConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, nil
+	return &wireConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
 }
 
 func (w *wire) put(cn *wireConn) {

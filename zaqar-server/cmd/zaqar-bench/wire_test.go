@@ -18,7 +18,7 @@ import (
 // length body" and counts the connections it accepted. /chunked answers a
 // large body in chunks, /close asks for the connection to be closed,
 // /empty answers 204, /block waits until the client leaves.
-func wireServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+func wireServer(t *testing.T, configure ...func(*http.Server)) (*httptest.Server, *atomic.Int32) {
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -46,6 +46,9 @@ func wireServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
+	}
+	for _, f := range configure {
+		f(srv.Config)
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -103,6 +106,22 @@ func TestWire(t *testing.T) {
 	}
 	if n := conns.Load(); n != 3 {
 		t.Errorf("%d connections, want 3 (the cancelled one dropped)", n)
+	}
+}
+
+// A connection the server closed while idle (its keep-alive timeout) is
+// replaced by a new one for the request that finds it closed.
+func TestWireServerClosedIdle(t *testing.T) {
+	srv, conns := wireServer(t, func(s *http.Server) { s.IdleTimeout = 50 * time.Millisecond })
+	w := newWire(srv.URL + "/p")
+	for i := range 3 {
+		if status, _, _, err := w.do(t.Context(), "POST", "/q", nil, []byte("{}")); err != nil || status != 201 {
+			t.Fatalf("request %d: %d %v", i, status, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d connections, want 3 (each closed by the server while idle)", n)
 	}
 }
 
