@@ -80,7 +80,10 @@ type Identity struct {
 	TrustID                                                    string    // set for trust-scoped tokens
 	ExpiresAt                                                  time.Time // of the token
 
-	headers []headerValue // what Middleware sets, built once per validated token
+	// headers are what Middleware sets in header mode, built on first use
+	// and kept with the cached identity: once per token, and never for a
+	// server that reads the identity from the context alone.
+	headers *lazyHeaders
 }
 
 // HasRole reports whether the token carries role, compared without regard to
@@ -292,7 +295,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (Identity, error
 		defer cancel()
 		id, err := v.fetch(ctx, token)
 		if err == nil {
-			id.headers = identityHeaderValues(id)
+			id.headers = &lazyHeaders{}
 		}
 		if v.cache != nil {
 			now := v.now()

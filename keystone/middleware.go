@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // MiddlewareOptions tune Middleware.
@@ -118,8 +119,13 @@ type headerValue struct {
 	val []string
 }
 
-// identityHeaderValues builds the headers Middleware sets; Validate
-// builds them once per token and the cache keeps them with the identity.
+// lazyHeaders holds an identity's headers once built (Identity.headers).
+type lazyHeaders struct {
+	once sync.Once
+	v    []headerValue
+}
+
+// identityHeaderValues builds the headers Middleware sets.
 func identityHeaderValues(id Identity) []headerValue {
 	roles := strings.Join(id.Roles, ",")
 	var out []headerValue
@@ -152,8 +158,11 @@ func identityHeaderValues(id Identity) []headerValue {
 // sized for both: adding sixteen keys to the request's own map grew it
 // twice, the biggest cost of a cached token.
 func withIdentityHeaders(h http.Header, id Identity) http.Header {
-	hv := id.headers
-	if hv == nil {
+	var hv []headerValue
+	if lh := id.headers; lh != nil {
+		lh.once.Do(func() { lh.v = identityHeaderValues(id) })
+		hv = lh.v
+	} else {
 		hv = identityHeaderValues(id)
 	}
 	out := make(http.Header, len(h)+len(hv))
