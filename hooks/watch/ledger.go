@@ -93,15 +93,11 @@ func (w *Watcher) inLedger(ctx context.Context, eventID string) (bool, error) {
 	return found, err
 }
 
-// record writes an outcome to the ledger and reports whether the ledger
-// has it. A failure is logged, not fatal: the hook is settled, and a copy
-// handled later finds it settled in Heat. An event the ledger already has
-// an outcome for is not recorded again.
+// record writes an outcome to the ledger and reports whether it did. A
+// failure is logged, not fatal: the hook is settled, and a copy handled
+// later finds it settled in Heat. Only the holder of the event's lock
+// records (acquire), after finding the ledger without it.
 func (w *Watcher) record(ctx context.Context, o Outcome) bool {
-	if done, err := w.inLedger(ctx, o.EventID); err == nil && done {
-		w.log.Info("hook already settled by another watcher; not recorded again", "event", o.EventID, "decision", o.Decision)
-		return true
-	}
 	o.At = time.Now().UTC()
 	raw, _ := json.Marshal(o)
 	var body map[string]any
