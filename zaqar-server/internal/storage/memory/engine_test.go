@@ -376,3 +376,23 @@ func TestHugeDurations(t *testing.T) {
 		t.Errorf("update with a huge TTL: %v", err)
 	}
 }
+
+// A message whose TTL ends in the same instant as the claim taken on it gets
+// the grace too: it must outlive the claim, not die with it.
+func TestGraceWhenEndingWithClaim(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	s := New(WithClock(c))
+	ids := post(t, s, ref, 1, time.Minute)
+	if _, _, err := s.Claims().Create(ctx, ref, storage.ClaimOptions{TTL: time.Minute, Grace: time.Hour, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Minute)
+	m, err := s.Messages().Get(ctx, ref, ids[0])
+	if err != nil {
+		t.Fatalf("message gone when its claim ended, before the grace: %v", err)
+	}
+	if m.TTL != time.Minute+time.Hour {
+		t.Errorf("ttl %v, want claim ttl + grace", m.TTL)
+	}
+}

@@ -84,9 +84,11 @@ func (m *message) liveClaim(now int64) *claim {
 
 func (m *message) delayed(now int64) bool { return m.delayUntil > now }
 
-// extend keeps m alive at least until the claim c ends plus its grace.
+// extend keeps m alive at least until the claim c ends plus its grace: a
+// message that would end no later than its claim gets the grace (one ending
+// in the very millisecond the claim does too, as in Zaqar's Redis driver).
 func (m *message) extend(c *claim) bool {
-	if m.expires == 0 || m.expires >= c.expires {
+	if m.expires == 0 || m.expires > c.expires {
 		return false
 	}
 	m.expires = after(c.expires, c.grace)

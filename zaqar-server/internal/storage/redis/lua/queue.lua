@@ -58,10 +58,12 @@ local function putc(cid, c)
 	redis.call('ZADD', CLX, num(c[1]), cid)
 end
 
--- extend keeps a claimed message alive until the claim's end plus grace
--- (zaqar-semantics 4): its TTL then reads claim ttl + grace.
+-- extend keeps a claimed message that would end no later than its claim
+-- alive until the claim's end plus grace (zaqar-semantics 4; no later, not
+-- earlier, as Zaqar's Redis driver: one ending in the claim's millisecond
+-- gets the grace too): its TTL then reads claim ttl + grace.
 local function extend(m, cexp, cttl, grace)
-	if m[EXPIRES] ~= 0 and m[EXPIRES] < cexp then
+	if m[EXPIRES] ~= 0 and m[EXPIRES] <= cexp then
 		m[EXPIRES] = cexp + grace
 		m[TTL] = cttl + grace
 		return true
