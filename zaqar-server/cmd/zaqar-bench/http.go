@@ -19,17 +19,19 @@ const clientID = "3381af92-2b9e-11e3-b191-71861300734c"
 // each answer, such as uwsgi's --http-socket: reusing their connections
 // fails).
 type client struct {
-	base, project, token string
-	http                 *http.Client
+	base string
+	http *http.Client
 	// wire carries the requests to plain-http endpoints with keep-alive
 	// (nil: http does).
-	wire    *wire
+	wire *wire
+	// headers are sent with every request, by either client (name, value
+	// pairs).
 	headers []string
 }
 
 func newClient(c config) *client {
 	conns := c.producers + c.consumers + c.listers + c.churn + 4
-	cl := &client{base: strings.TrimRight(c.endpoint, "/"), project: c.project, token: c.token,
+	cl := &client{base: strings.TrimRight(c.endpoint, "/"),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
 			DisableKeepAlives: c.noKeepAlive}}}
@@ -56,11 +58,8 @@ func (c *client) do(ctx context.Context, method, path string, body []byte) (int,
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("Client-ID", clientID)
-	req.Header.Set("X-Project-ID", c.project)
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("X-Auth-Token", c.token)
+	for i := 0; i+1 < len(c.headers); i += 2 {
+		req.Header.Set(c.headers[i], c.headers[i+1])
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
