@@ -59,9 +59,8 @@ local function putc(cid, c)
 end
 
 -- extend keeps a claimed message that would end no later than its claim
--- alive until the claim's end plus grace (zaqar-semantics 4; no later, not
--- earlier, as Zaqar's Redis driver: one ending in the claim's millisecond
--- gets the grace too): its TTL then reads claim ttl + grace.
+-- (as in Zaqar's Redis driver) alive until the claim's end plus grace
+-- (zaqar-semantics 4): its TTL then reads claim ttl + grace.
 local function extend(m, cexp, cttl, grace)
 	if m[EXPIRES] ~= 0 and m[EXPIRES] <= cexp then
 		m[EXPIRES] = cexp + grace
