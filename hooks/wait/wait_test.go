@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -339,25 +338,13 @@ func TestDeadline(t *testing.T) {
 func slowClaims(t *testing.T, upstream string, delay time.Duration) string {
 	u, _ := url.Parse(upstream)
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/claims") {
-			proxy.ServeHTTP(w, r)
-			return
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method == http.MethodPost && strings.HasSuffix(resp.Request.URL.Path, "/claims") {
+			time.Sleep(delay)
 		}
-		out := r.Clone(context.Background())
-		out.RequestURI, out.URL.Scheme, out.URL.Host = "", u.Scheme, u.Host
-		resp, err := http.DefaultTransport.RoundTrip(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		time.Sleep(delay)
-		maps.Copy(w.Header(), resp.Header)
-		w.WriteHeader(resp.StatusCode)
-		w.Write(body)
-	}))
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
