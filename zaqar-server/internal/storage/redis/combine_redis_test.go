@@ -90,8 +90,7 @@ func TestGroupedPostsAndDeletes(t *testing.T) {
 		next[p]++
 	}
 
-	// Deletes, concurrently: each succeeds, and a second delete of the
-	// same message (absent by then) succeeds as Zaqar's does.
+	// Deletes, concurrently: each succeeds and the queue ends empty.
 	before := s.deletes.calls.Load()
 	start = make(chan struct{})
 	for p := range producers {
