@@ -95,6 +95,10 @@ func TestLoadAgainstServer(t *testing.T) {
 	}
 }
 
+// TestWebSocketLoad posts over WebSocket with a window of requests in
+// flight on each connection and consumes over WebSocket: the replies must
+// be matched to their requests (nothing miscounted), everything produced
+// consumed once.
 func TestWebSocketLoad(t *testing.T) {
 	svc := service.New(memory.New(), service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(rest.New(svc, rest.Options{}))
