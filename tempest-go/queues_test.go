@@ -507,6 +507,15 @@ func TestQueueStats(t *testing.T) {
 		if href := o["href"]; href != "/v2/queues/"+q+"/messages/"+id {
 			t.Errorf("stats %s.href = %q, want /v2/queues/%s/messages/%s", k, href, q, id)
 		}
+		// The message as a reader sees it, as Zaqar's Redis driver gives
+		// it (the oldest is the claimed one).
+		claimed := k == "oldest"
+		if _, ok := o["body"]; !ok || num(o["ttl"]) < 300 || num(o["claim_count"]) != map[bool]int64{true: 1}[claimed] {
+			t.Errorf("stats %s = %v, want body, ttl (300, or more under a claim) and claim_count", k, o)
+		}
+		if cid, ok := o["claim_id"]; !ok || (cid != nil) != claimed {
+			t.Errorf("stats %s.claim_id = %v (present %v), want a claim id only on the claimed message", k, cid, ok)
+		}
 	}
 
 	// Stats of a queue that does not exist: zeros (pitfall 3).

@@ -259,7 +259,28 @@ func (s *Service) GetMessages(ctx context.Context, q zaqar.QueueRef, ids []strin
 	if len(msgs) == 0 {
 		return nil, zaqar.NotFoundf("No messages with IDs: %s found in the %s %s for project %s.", pyList(ids), q.Kind(), q.Name, q.Owner())
 	}
-	return s.openAll(msgs), nil
+	return s.openAll(inOrderAsked(msgs, ids)), nil
+}
+
+// inOrderAsked orders msgs as ids names them, as Zaqar's Redis driver
+// answers (a pipeline of one read per id); stores return queue order. A
+// message named twice comes once, where it is first named.
+func inOrderAsked(msgs []zaqar.Message, ids []string) []zaqar.Message {
+	if len(msgs) < 2 {
+		return msgs
+	}
+	byID := make(map[string]zaqar.Message, len(msgs))
+	for _, m := range msgs {
+		byID[m.ID] = m
+	}
+	out := msgs[:0:0]
+	for _, id := range ids {
+		if m, ok := byID[id]; ok {
+			out = append(out, m)
+			delete(byID, id)
+		}
+	}
+	return out
 }
 
 // Errors of deleting a message with or without a claim

@@ -213,6 +213,24 @@ func (s *Service) QueueStats(ctx context.Context, q zaqar.QueueRef) (zaqar.Stats
 	if err != nil {
 		return zaqar.Stats{}, storeErr(err, "Queue stats could not be read.")
 	}
+	if st.Oldest == nil || st.Newest == nil {
+		return st, nil
+	}
+	ids := []string{st.Oldest.ID}
+	if st.Newest.ID != st.Oldest.ID {
+		ids = append(ids, st.Newest.ID)
+	}
+	msgs, err := s.store.Messages().GetMany(ctx, q, ids)
+	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
+		return zaqar.Stats{}, storeErr(err, "Queue stats could not be read.")
+	}
+	for _, m := range s.openAll(msgs) {
+		for _, ms := range []*zaqar.MessageStat{st.Oldest, st.Newest} {
+			if ms.ID == m.ID {
+				ms.Message = &m
+			}
+		}
+	}
 	return st, nil
 }
 

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -34,4 +35,42 @@ func Seconds(d time.Duration) int64 {
 		return 0
 	}
 	return int64(d / time.Second)
+}
+
+// MessageStat is the oldest or newest message of queue stats as both
+// wires show it: Zaqar's Redis driver (what most deployments run) gives the
+// message as a reader sees it plus its creation time; its MongoDB driver
+// only age and created, a subset clients written for it still accept.
+// REST names the message by Href, WebSocket by ID.
+type MessageStat struct {
+	ID         string          `json:"id,omitempty"`
+	Href       string          `json:"href,omitempty"`
+	Age        int64           `json:"age"`
+	Created    string          `json:"created"`
+	Body       json.RawMessage `json:"body,omitempty"`
+	TTL        *int64          `json:"ttl,omitempty"`
+	ClaimCount *int            `json:"claim_count,omitempty"`
+	ClaimID    json.RawMessage `json:"claim_id,omitempty"` // null when not claimed
+	Checksum   string          `json:"checksum,omitempty"`
+}
+
+var jsonNull = json.RawMessage("null")
+
+// MessageStatOf renders m; without its message (gone before it could be
+// read) only age and created are known.
+func MessageStatOf(m *zaqar.MessageStat) MessageStat {
+	d := MessageStat{Age: Seconds(m.Age), Created: m.Created.UTC().Format("2006-01-02T15:04:05Z")}
+	msg := m.Message
+	if msg == nil {
+		return d
+	}
+	ttl, count := Seconds(msg.TTL), msg.ClaimCount
+	d.Body, d.TTL, d.ClaimCount, d.ClaimID, d.Checksum = msg.Body, &ttl, &count, jsonNull, msg.Checksum
+	if len(d.Body) == 0 {
+		d.Body = jsonNull
+	}
+	if msg.ClaimID != "" {
+		d.ClaimID, _ = json.Marshal(msg.ClaimID)
+	}
+	return d
 }

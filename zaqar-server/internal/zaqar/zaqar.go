@@ -74,4 +74,9 @@ type MessageStat struct {
 	ID      string
 	Age     time.Duration
 	Created time.Time
+	// Message is the message as a reader sees it (body, TTL, claim),
+	// which Zaqar's Redis driver reports and clients print. Stores leave
+	// it nil; the service reads it, and it stays nil when the message
+	// was gone by then.
+	Message *Message
 }

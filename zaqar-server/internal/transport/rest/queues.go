@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -170,12 +171,6 @@ func (h *handler) deleteQueue(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type statDoc struct {
-	Href    string `json:"href"`
-	Age     int64  `json:"age"`
-	Created string `json:"created"`
-}
-
 func (h *handler) queueStats(w http.ResponseWriter, r *http.Request) {
 	st, err := h.svc.QueueStats(r.Context(), queueOf(r))
 	if err != nil {
@@ -184,8 +179,10 @@ func (h *handler) queueStats(w http.ResponseWriter, r *http.Request) {
 	}
 	base := queueBase(r)
 	msgs := map[string]any{"claimed": st.Claimed, "free": st.Free, "total": st.Total}
-	stat := func(m *zaqar.MessageStat) statDoc {
-		return statDoc{Href: base + "/messages/" + m.ID, Age: seconds(m.Age), Created: m.Created.UTC().Format("2006-01-02T15:04:05Z")}
+	stat := func(m *zaqar.MessageStat) transport.MessageStat {
+		d := transport.MessageStatOf(m)
+		d.Href = base + "/messages/" + m.ID
+		return d
 	}
 	if st.Total > 0 && st.Oldest != nil && st.Newest != nil {
 		msgs["oldest"], msgs["newest"] = stat(st.Oldest), stat(st.Newest)

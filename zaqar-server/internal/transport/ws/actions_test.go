@@ -84,10 +84,11 @@ func TestActions(t *testing.T) {
 		if r.obj()["error"] != "Not found" {
 			t.Errorf("message_get missing body = %v", r.Body)
 		}
-		r = cl.do("message_get_many", map[string]any{"queue_name": "fizbit", "message_ids": []any{id0, id2}})
+		// In the order asked, as Zaqar's Redis driver answers.
+		r = cl.do("message_get_many", map[string]any{"queue_name": "fizbit", "message_ids": []any{id2, id0}})
 		expect(t, "message_get_many", r, http.StatusOK, nil)
-		if msgs, _ := r.obj()["messages"].([]any); len(msgs) != 2 {
-			t.Errorf("message_get_many = %v", r.Body)
+		if msgs, _ := r.obj()["messages"].([]any); len(msgs) != 2 || msgs[0].(map[string]any)["id"] != id2 || msgs[1].(map[string]any)["id"] != id0 {
+			t.Errorf("message_get_many = %v, want %s then %s", r.Body, id2, id0)
 		}
 		expect(t, "message_get_many none", cl.do("message_get_many", map[string]any{"queue_name": "fizbit", "message_ids": []any{"nope"}}),
 			http.StatusOK, map[string]any{"messages": []any{}})
@@ -97,7 +98,18 @@ func TestActions(t *testing.T) {
 		}
 		expect(t, "message_get_many 21", cl.do("message_get_many", map[string]any{"queue_name": "fizbit", "message_ids": many}),
 			http.StatusBadRequest, nil)
-		expect(t, "queue_get_stats", cl.do("queue_get_stats", map[string]any{"queue_name": "fizbit"}), http.StatusOK, nil)
+		// The oldest message as a reader sees it, named by id.
+		r = cl.do("queue_get_stats", map[string]any{"queue_name": "fizbit"})
+		expect(t, "queue_get_stats", r, http.StatusOK, nil)
+		st, _ := r.obj()["messages"].(map[string]any)
+		oldest, _ := st["oldest"].(map[string]any)
+		if oldest["id"] != id0 || !equal(oldest["body"], map[string]any{"n": 1.0}) || oldest["ttl"] != 300.0 ||
+			oldest["claim_count"] != 0.0 || oldest["claim_id"] != nil || oldest["created"] == nil || oldest["age"] == nil || oldest["href"] != nil {
+			t.Errorf("queue_get_stats oldest = %v", oldest)
+		}
+		if _, ok := oldest["claim_id"]; !ok {
+			t.Errorf("queue_get_stats oldest has no claim_id: %v", oldest)
+		}
 
 		// Claims.
 		r = cl.do("claim_create", map[string]any{"queue_name": "fizbit", "limit": 2, "ttl": 120, "grace": 60})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -78,12 +79,6 @@ func queueGet(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r
 	return response{status: http.StatusOK, body: meta}
 }
 
-type statDoc struct {
-	ID      string `json:"id"`
-	Age     int64  `json:"age"`
-	Created string `json:"created"`
-}
-
 // queueGetStats answers a missing queue with 404 and zero counts, unlike
 // HTTP (endpoints.py queue_get_stats).
 func queueGetStats(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r *request) response {
@@ -95,8 +90,10 @@ func queueGetStats(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueR
 	if !exists {
 		return response{status: http.StatusNotFound, body: map[string]any{"messages": msgs}}
 	}
-	stat := func(m *zaqar.MessageStat) statDoc {
-		return statDoc{ID: m.ID, Age: seconds(m.Age), Created: m.Created.UTC().Format("2006-01-02T15:04:05Z")}
+	stat := func(m *zaqar.MessageStat) transport.MessageStat {
+		d := transport.MessageStatOf(m)
+		d.ID = m.ID
+		return d
 	}
 	if st.Total > 0 && st.Oldest != nil && st.Newest != nil {
 		msgs["oldest"], msgs["newest"] = stat(st.Oldest), stat(st.Newest)
