@@ -39,7 +39,7 @@ func rel(template string, vars map[string]string, allow []string, acceptPost boo
 }
 
 // homeDoc mirrors zaqar/transport/wsgi/v2_0/homedoc.py.
-func homeDoc(admin, pools bool) map[string]any {
+func homeDoc(admin bool) map[string]any {
 	q := map[string]string{"queue_name": "param/queue_name"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{"queue_name": "param/queue_name"}
@@ -83,12 +83,11 @@ func homeDoc(admin, pools bool) map[string]any {
 		"rel/ping": rel("/v2/ping", nil, []string{"GET"}, false),
 	}
 	if admin {
+		// Zaqar's ADMIN_RESOURCES, listed in admin mode whether or not
+		// pooling serves the pools and flavors (they answer 404 without it,
+		// in Zaqar as here).
 		res["rel/health"] = map[string]any{"href": "/v2/health",
 			"hints": map[string]any{"allow": []string{"GET"}, "formats": map[string]any{"application/json": map[string]any{}}}}
-	}
-	if pools {
-		// Zaqar lists these in admin mode even when pooling is off and
-		// they answer 404; we list them only when they are served.
 		addPoolRels(res)
 	}
 	return map[string]any{"resources": res}
@@ -98,7 +97,7 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "max-age=86400")
 	w.Header().Set("Content-Type", "application/json-home")
 	w.WriteHeader(http.StatusOK)
-	writeBody(w, homeDoc(h.admin, h.pools))
+	writeBody(w, homeDoc(h.admin))
 }
 
 // ping answers 204 when storage is reachable, 503 with no body otherwise.
