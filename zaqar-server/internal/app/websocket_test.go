@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestRunServesWebSocket(t *testing.T) {
 }
 
 // TestKeystoneWebSocket: with auth_strategy = keystone a socket must
-// authenticate with a real token, and then acts in the token's project.
+// authenticate with a real token, and then acts in the token's project only.
 func TestKeystoneWebSocket(t *testing.T) {
 	k := requireKeystone(t)
 	port := testserver.FreePort(t)
@@ -123,6 +124,12 @@ func TestKeystoneWebSocket(t *testing.T) {
 	if status, body := s.do("authenticate", auth, nil); status != 200 {
 		t.Fatalf("authenticate: %d %v", status, body)
 	}
+	// Another project named in X-Project-ID is refused, as in Zaqar;
+	// the token's own runs.
+	if status, body := s.do("queue_create", h, map[string]any{"queue_name": "ws-mine"}); status != 403 {
+		t.Fatalf("queue_create in another project: %d %v", status, body)
+	}
+	h["X-Project-ID"] = os.Getenv("KEYSTONE_DEMO_PROJECT_ID")
 	if status, body := s.do("queue_create", h, map[string]any{"queue_name": "ws-mine"}); status != 201 {
 		t.Fatalf("queue_create: %d %v", status, body)
 	}

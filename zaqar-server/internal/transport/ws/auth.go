@@ -85,9 +85,16 @@ func (c *conn) setIdentity(id *Identity) {
 	})
 }
 
+// errOtherProject refuses a request that names, in X-Project-ID, another
+// project than the authenticated token's, as Zaqar does; running it in the
+// token's project instead would let a client believe it wrote elsewhere.
+var errOtherProject = &zaqar.Error{Kind: zaqar.Forbidden, Title: zaqar.TitleNotAuthorized,
+	Desc: "You are not authorized to complete this action."}
+
 // scope returns who is asking; ok is false when authentication is on and
-// neither a token nor a pre-signed URL vouches for the request.
-func (c *conn) scope(r *request) (sc service.Scope, ok bool) {
+// neither a token nor a pre-signed URL vouches for the request. err is set
+// when the request is refused although authenticated.
+func (c *conn) scope(r *request) (sc service.Scope, ok bool, err error) {
 	sc = service.Scope{Project: r.header("X-Project-ID"), ClientID: r.header("Client-ID")}
 	if c.s.opts.Authenticate == nil {
 		// No authentication: like the HTTP API without auth_token, the
@@ -98,23 +105,26 @@ func (c *conn) scope(r *request) (sc service.Scope, ok bool) {
 				sc.Roles = append(sc.Roles, role)
 			}
 		}
-		return sc, true
+		return sc, true, nil
 	}
 	c.mu.Lock()
 	id, token := c.identity, c.token
 	c.mu.Unlock()
 	if id != nil {
-		// Unlike Zaqar, the token's project, not X-Project-ID, is used.
+		// The token's project; X-Project-ID may repeat it or be left out.
 		// The token stays for trust+http(s) subscriptions, as Zaqar keeps
 		// the auth environment for them.
+		if sc.Project != "" && sc.Project != id.ProjectID {
+			return sc, true, errOtherProject
+		}
 		sc.Project, sc.UserID, sc.Roles, sc.Token = id.ProjectID, id.UserID, id.Roles, token
-		return sc, true
+		return sc, true, nil
 	}
 	if _, signed := r.headers["URL-Signature"]; signed && c.verifySigned(r) {
 		sc.Signed = true
-		return sc, true
+		return sc, true, nil
 	}
-	return sc, false
+	return sc, false, nil
 }
 
 // signedMethods are the HTTP methods the message actions stand for

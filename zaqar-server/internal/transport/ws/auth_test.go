@@ -80,18 +80,25 @@ func TestAuthentication(t *testing.T) {
 		expect(t, "still refused", cl.do("queue_list", nil), http.StatusForbidden, notAuth)
 
 		expect(t, "authenticate", auth("good"), http.StatusOK, authOK)
-		// The token's project is used, whatever X-Project-ID says.
-		expect(t, "queue_create", cl.do("queue_create", map[string]any{"queue_name": qname}), http.StatusCreated, nil)
+		// A request naming another project is refused, not run in the
+		// token's project.
+		notAuthorized := map[string]any{"error": "Not authorized", "exception": "You are not authorized to complete this action."}
+		expect(t, "queue_create in another project", cl.do("queue_create", map[string]any{"queue_name": qname}), http.StatusForbidden, notAuthorized)
+		for _, project := range []string{"p-token", "p-header"} {
+			if _, err := e.store.Queues().Get(t.Context(), zaqar.QueueRef{Project: project, Name: qname}); err == nil {
+				t.Errorf("queue created in %s by a refused request", project)
+			}
+		}
+		cl.headers["X-Project-ID"] = "p-token"
+		expect(t, "queue_create in the token's project", cl.do("queue_create", map[string]any{"queue_name": qname}), http.StatusCreated, nil)
 		if _, err := e.store.Queues().Get(t.Context(), zaqar.QueueRef{Project: "p-token", Name: qname}); err != nil {
 			t.Errorf("queue not created in the token's project: %v", err)
-		}
-		if _, err := e.store.Queues().Get(t.Context(), zaqar.QueueRef{Project: "p-header", Name: qname}); err == nil {
-			t.Errorf("queue created in the header's project")
 		}
 		// A failed re-authentication ends the earlier one.
 		expect(t, "re-authenticate bad", auth("bad"), http.StatusUnauthorized, nil)
 		expect(t, "refused again", cl.do("queue_list", nil), http.StatusForbidden, notAuth)
 		expect(t, "re-authenticate", auth("other"), http.StatusOK, authOK)
+		cl.headers["X-Project-ID"] = "p-other"
 		expect(t, "other project", cl.do("queue_list", nil), http.StatusOK, map[string]any{"queues": []any{}})
 	})
 }
@@ -125,7 +132,8 @@ func TestAuthenticationExpires(t *testing.T) {
 	k.set("short2", Identity{ProjectID: "p", ExpiresAt: time.Now().Add(300 * time.Millisecond)})
 	cl = e.dial(true, "p")
 	auth(cl, "short2")
-	auth(cl, "noexp")
+	k.set("long", Identity{ProjectID: "p", ExpiresAt: time.Now().Add(time.Hour)})
+	auth(cl, "long")
 	deadline := time.Now().Add(600 * time.Millisecond)
 	for time.Now().Before(deadline) { // past the first token's expiry
 		expect(t, "queue_list after re-authentication", cl.do("queue_list", nil), http.StatusOK, nil)

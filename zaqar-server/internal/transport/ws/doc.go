@@ -46,10 +46,11 @@
 // "Not authentified." until an authenticate action succeeds, except the
 // message actions carrying valid pre-signed URL headers. The connection
 // keeps the token's identity and is closed with 4003 "Authentication
-// expired." when the token expires. Deliberate differences from Zaqar:
-// once authenticated, the token's project is used whatever X-Project-ID a
-// request names (Zaqar uses the header, letting a token act on any
-// project); a failed authenticate ends an earlier authentication; and
+// expired." when the token expires. Once authenticated, a request whose
+// X-Project-ID names another project than the token's is refused with 403,
+// as in Zaqar; one without X-Project-ID runs in the token's project.
+// Deliberate differences from Zaqar: a failed authenticate ends an earlier
+// authentication; and
 // without authentication configured, authenticate succeeds (Zaqar sends
 // no reply, which leaves python-zaqarclient waiting forever).
 package ws

@@ -142,9 +142,12 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 	if r.action == "authenticate" {
 		return c.authenticate(ctx, r)
 	}
-	sc, ok := c.scope(r)
+	sc, ok, err := c.scope(r)
 	if !ok {
 		return errorResponse(http.StatusForbidden, "Not authentified.")
+	}
+	if err != nil {
+		return c.fail(r, err)
 	}
 	run, ok := actions[r.action]
 	if !ok {
