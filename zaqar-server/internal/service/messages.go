@@ -124,6 +124,10 @@ func (s *Service) parseMessages(meta zaqar.Metadata, body []byte, clientID strin
 		if b == nil {
 			return zaqar.BadBodyf(`Missing "body" field.`)
 		}
+		// Every stored message must be readable in both encodings.
+		if err := checkNumbers(b); err != nil {
+			return err
+		}
 		if delayed {
 			delay = defDelay
 			if delayRaw != nil {

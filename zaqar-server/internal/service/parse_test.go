@@ -60,6 +60,9 @@ func (s *Service) parseMessagesByMaps(meta zaqar.Metadata, body []byte, clientID
 		if !ok {
 			return nil, zaqar.BadBodyf(`Missing "body" field.`)
 		}
+		if _, err := decodeValue(b); err != nil {
+			return nil, err
+		}
 		var delay int64
 		if delayed {
 			if delay, err = o.intField("delay", defDelay); err != nil {
@@ -102,6 +105,11 @@ var postDocs = []string{
 	`{"messages":[{"body":1,"body":{"last":true}}]}`,
 	`{"messages":[{"body":1}],"messages":[{"body":2},{"body":3}]}`,
 	`{"messages":[{"body":null},{"body":false},{"body":-1.5e3},{"body":""},{"body":{}},{"body":[]}]}`,
+	`{"messages":[{"body":{"n":1e400}}]}`,
+	`{"messages":[{"body":[1,-1E+309]}]}`,
+	`{"messages":[{"body":99999999999999999999}]}`,
+	`{"messages":[{"body":{"a":[9223372036854775808]}}]}`,
+	`{"messages":[{"body":[-9223372036854775808,9223372036854775807,1e-400,1.7976931348623157e308,"1e400"]}]}`,
 	`{"messages":[{"body":1,"ttl":60.5}]}`,
 	`{"messages":[{"body":1,"ttl":"60"}]}`,
 	`{"messages":[{"body":1,"ttl":99999999999999999999}]}`,

@@ -70,3 +70,29 @@ func TestGetByIDsInOrderAsked(t *testing.T) {
 		t.Errorf("bodies = %v, want c,a (the order asked, each once)", got)
 	}
 }
+
+// Numbers no reader can take back whole are refused with Zaqar's 400, in
+// message bodies and in queue metadata, so every stored value can be read
+// in JSON and MessagePack alike.
+func TestUnencodableNumbersRefused(t *testing.T) {
+	a := newAPI(t, nil)
+	intDoc := `{"title":"Invalid request body","description":"JSON contains integer that is too large."}`
+	floatDoc := `{"title":"Invalid request body","description":"JSON contains float that is too large."}`
+	for _, tc := range []struct{ body, want string }{
+		{`{"n":1e400}`, floatDoc},
+		{`[-1.5E+309]`, floatDoc},
+		{`99999999999999999999`, intDoc},
+		{`{"a":[9223372036854775808]}`, intDoc},
+	} {
+		r := a.expect("POST", "/v2/queues/q/messages", `{"messages":[{"body":`+tc.body+`}]}`, 400)
+		equalJSON(t, r.body, tc.want)
+	}
+	r := a.expect("PUT", "/v2/queues/meta", `{"x":1e400}`, 400)
+	equalJSON(t, r.body, floatDoc)
+	// At the limits, and inside strings, numbers are fine.
+	a.expect("POST", "/v2/queues/q/messages",
+		`{"messages":[{"body":[-9223372036854775808,9223372036854775807,1.7976931348623157e308,1e-400,"1e400"]}]}`, 201)
+	if st := a.expect("GET", "/v2/queues/q/stats", "", 200).json(t)["messages"].(map[string]any); st["total"] != 1.0 {
+		t.Errorf("stats = %v, want the one good message only", st)
+	}
+}

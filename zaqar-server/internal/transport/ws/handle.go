@@ -223,11 +223,24 @@ func (c *conn) encode(e echo, binary bool, resp response) []byte {
 		return out
 	}
 	packed, err := jsonToMsgpack(out)
-	if err != nil {
-		c.s.log.Error("websocket response not packable", "conn", c.id, "err", err)
-		return nil
+	if err == nil {
+		return packed
 	}
-	return packed
+	// A stored value MessagePack cannot carry (a number beyond 64 bits,
+	// posted before such bodies were refused): the action has run, so
+	// the client must hear that its answer was lost rather than wait.
+	c.s.log.Error("websocket response not encodable as MessagePack", "conn", c.id, "action", actionName(e.Action), "err", err)
+	env.Body = errorDoc{Error: "Unexpected error.", Exception: "The response could not be encoded as MessagePack: " + err.Error()}
+	env.Headers.Status = http.StatusInternalServerError
+	for _, echo := range []echo{e, noRequest} {
+		env.Request = echo
+		if out, err = marshal(env); err == nil {
+			if packed, err = jsonToMsgpack(out); err == nil {
+				return packed
+			}
+		}
+	}
+	return nil // unreachable: noRequest and errorDoc always pack
 }
 
 func marshal(v any) ([]byte, error) {
