@@ -125,10 +125,11 @@ func Notifier(cfg config.Config, store storage.Store, validator *keystone.Valida
 	tpl := func(m map[string]string) notify.Template {
 		return notify.Template{Topic: m["topic"], Body: m["body"], Sender: m["sender"]}
 	}
+	deny, _ := n.DeniedNetworks() // checked by config.Validate
 	return notify.New(store, notify.Options{
 		Logger: log, Workers: n.MaxWorkers, RequireConfirmation: n.RequireConfirmation,
 		SignedURLKey: cfg.SignedURLKey, DefaultSubscriptionTTL: cfg.Limits.DefaultSubscriptionTTL,
-		Timeout: n.WebhookTimeout, BlockInternal: n.BlockInternalWebhooks, TrustToken: trustToken, Observe: observe,
+		Timeout: n.WebhookTimeout, DeniedNetworks: deny, TrustToken: trustToken, Observe: observe,
 		Mail: notify.MailOptions{Mode: n.SMTPMode, Command: n.SMTPCommand, Host: n.SMTPHost, Port: n.SMTPPort,
 			User: n.SMTPUser, Password: n.SMTPPassword, TLS: n.SMTPTLS,
 			ExternalConfirmationURL: n.ExternalConfirmationURL,

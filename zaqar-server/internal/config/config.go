@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -129,9 +130,20 @@ type Notification struct {
 	SMTPTLS                 string            // ours: ssl (Zaqar's behaviour) | starttls | none
 	SubscribeTemplate       map[string]string // topic, body, sender
 	UnsubscribeTemplate     map[string]string
-	BlockInternalWebhooks   bool // ours: refuse loopback/link-local webhook targets for non-admins
-	WebhookTimeout          time.Duration
+	BlockInternalWebhooks   bool // ours: refuse webhook targets in WebhookDeniedNetworks for non-admins
+	// WebhookDeniedNetworks (ours: webhook_denied_networks) are the CIDRs
+	// non-admin webhooks may not connect to; DefaultDeniedNetworks unless
+	// set. Operators add private ranges (10.0.0.0/8, ...) here.
+	WebhookDeniedNetworks []string
+	WebhookTimeout        time.Duration
 }
+
+// DefaultDeniedNetworks are the webhook targets refused by default:
+// loopback, link-local (where clouds serve instance metadata, e.g.
+// 169.254.169.254), multicast, "this network" and unspecified, and the AWS
+// IPv6 metadata address.
+var DefaultDeniedNetworks = []string{"127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10",
+	"224.0.0.0/4", "ff00::/8", "0.0.0.0/8", "::/128", "fd00:ec2::254/128"}
 
 // Default returns a runnable setup: embedded store under ./data, no auth,
 // 127.0.0.1:8888.
@@ -145,7 +157,8 @@ func Default() Config {
 		Metrics:         Metrics{Listen: Listen{Bind: "127.0.0.1", Port: 9464}},
 		Limits:          zaqar.DefaultLimits(),
 		Notification: Notification{MaxWorkers: 10, SMTPMode: "third_part", SMTPCommand: "/usr/sbin/sendmail -t -oi",
-			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookTimeout: 10 * time.Second},
+			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookDeniedNetworks: DefaultDeniedNetworks,
+			WebhookTimeout: 10 * time.Second},
 		Stores: map[string]map[string]string{
 			"embedded": {"path": filepath.Join("data", "zaqar.db")},
 		},
@@ -391,6 +404,7 @@ func sections() map[string]map[string]option {
 			"unsubscribe_confirmation_email_template":  dict(func(c *Config) *map[string]string { return &c.Notification.UnsubscribeTemplate }),
 			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
 			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
+			"webhook_denied_networks":                  list(func(c *Config) *[]string { return &c.Notification.WebhookDeniedNetworks }),
 		},
 		"metrics": {
 			"enabled": boolean(func(c *Config) *bool { return &c.Metrics.Enabled }),
@@ -575,6 +589,9 @@ func (c Config) Validate() error {
 	default:
 		return bad("notification", "smtp_tls", "must be ssl, starttls or none, not %q", c.Notification.SMTPTLS)
 	}
+	if _, err := c.Notification.DeniedNetworks(); err != nil {
+		return bad("notification", "webhook_denied_networks", "%v", err)
+	}
 	if c.Notification.MaxWorkers < 1 {
 		return bad("notification", "max_notifier_workers", "must be at least 1")
 	}
@@ -592,3 +609,20 @@ var supportedStores = func() []string {
 	sort.Strings(s)
 	return s
 }()
+
+// DeniedNetworks parses WebhookDeniedNetworks; none while
+// block_internal_webhooks is off.
+func (n Notification) DeniedNetworks() ([]netip.Prefix, error) {
+	if !n.BlockInternalWebhooks {
+		return nil, nil
+	}
+	var out []netip.Prefix
+	for _, s := range n.WebhookDeniedNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("not a CIDR network (such as 10.0.0.0/8 or fc00::/7): %q", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,11 +41,13 @@ type Options struct {
 	PublicURL              string        // base URL of this API, for WSGISubscribeURL in confirmations
 	DefaultSubscriptionTTL time.Duration // [transport] default_subscription_ttl [3600 s]
 	Timeout                time.Duration // per webhook request [10 s]
-	// BlockInternal refuses webhook connections to loopback, link-local
-	// (cloud metadata) and unspecified addresses unless an admin created
-	// the subscription ([notification] block_internal_webhooks, default on).
-	BlockInternal bool
-	Mail          MailOptions
+	// DeniedNetworks are the addresses webhooks may not connect to unless
+	// an admin created the subscription ([notification]
+	// webhook_denied_networks, used while block_internal_webhooks is on:
+	// loopback, link-local (cloud metadata) and the like by default).
+	// Empty: no check.
+	DeniedNetworks []netip.Prefix
+	Mail           MailOptions
 	// TrustToken returns a token scoped to a Keystone trust, for
 	// trust+http(s) subscribers; nil means they cannot be notified.
 	TrustToken func(ctx context.Context, trustID string) (string, error)
@@ -177,8 +180,8 @@ func New(store storage.Store, opts Options) *Notifier {
 	opts.Mail.defaults()
 	return &Notifier{
 		store: store, opts: opts, log: opts.Logger,
-		guarded: webhookClient(opts.Timeout, opts.BlockInternal),
-		open:    webhookClient(opts.Timeout, false),
+		guarded: webhookClient(opts.Timeout, opts.DeniedNetworks),
+		open:    webhookClient(opts.Timeout, nil),
 		wake:    make(chan string, 1024),
 		sem:     make(chan struct{}, opts.Workers),
 		active:  map[string]bool{},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -313,16 +314,43 @@ func TestInternalTargetsBlocked(t *testing.T) {
 	subscribe(t, store, q, rcv.URL, map[string]any{AllowInternalOption: false})
 	admin := newReceiver(t, nil)
 	subscribe(t, store, q, admin.URL, nil)
-	n := start(t, store, Options{BlockInternal: true})
+	n := start(t, store, Options{DeniedNetworks: prefixes("10.0.0.0/8", "127.0.0.0/8")})
 	post(t, n, store, q, `1`)
 	admin.wait(t, 1) // an admin's subscription may reach loopback
 	time.Sleep(100 * time.Millisecond)
 	if rcv.count() != 0 {
 		t.Error("a non-admin webhook reached a loopback address")
 	}
-	if !internalIP(nil) || !internalIP([]byte{169, 254, 169, 254}) || internalIP([]byte{10, 0, 0, 1}) {
-		t.Error("internalIP misclassifies addresses")
+}
+
+// The denied networks are the operator's list: a private range can be
+// denied, and a network left out is reachable.
+func TestDeniedNetworks(t *testing.T) {
+	deny := prefixes("10.0.0.0/8", "172.16.0.0/12", "fc00::/7", "127.0.0.1/32")
+	for host, want := range map[string]bool{
+		"10.1.2.3": true, "::ffff:10.1.2.3": true, "172.31.255.255": true, "fd12::1": true, "127.0.0.1": true,
+		"172.32.0.1": false, "192.168.1.1": false, "127.0.0.2": false, "2001:db8::1": false, "not-an-ip": true,
+	} {
+		if got := denied(host, deny); got != want {
+			t.Errorf("denied(%s) = %v, want %v", host, got, want)
+		}
 	}
+	// Loopback left out of the list: a non-admin webhook reaches it.
+	store := memory.New()
+	q := zaqar.QueueRef{Project: "p", Name: "private"}
+	rcv := newReceiver(t, nil)
+	subscribe(t, store, q, rcv.URL, map[string]any{AllowInternalOption: false})
+	n := start(t, store, Options{DeniedNetworks: prefixes("10.0.0.0/8")})
+	post(t, n, store, q, `1`)
+	rcv.wait(t, 1)
+}
+
+func prefixes(cidrs ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		out = append(out, netip.MustParsePrefix(c))
+	}
+	return out
 }
 
 func TestConfirmation(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -15,27 +16,37 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
-var errInternalTarget = errors.New("webhook target is a loopback, link-local or metadata address")
+var errDeniedTarget = errors.New("webhook target address is in a denied network ([notification] webhook_denied_networks)")
 
-// metadataV6 is the AWS IPv6 instance metadata address (not link-local).
-var metadataV6 = net.ParseIP("fd00:ec2::254")
-
-func internalIP(ip net.IP) bool {
-	return ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.Equal(metadataV6)
+// denied reports whether the webhook may not connect to host: an address
+// inside one of the networks, or no address at all. IPv4-mapped IPv6
+// addresses count as their IPv4 address.
+func denied(host string, networks []netip.Prefix) bool {
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, n := range networks {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
-// webhookClient posts notifications. With block set, the dialer checks the
-// address it is about to connect to (after DNS, so a name cannot rebind to
-// an internal address). Redirects are not followed and proxies from the
-// environment are not used, so neither can route around the check.
-func webhookClient(timeout time.Duration, block bool) *http.Client {
+// webhookClient posts notifications. With denied networks, the dialer
+// checks the address it is about to connect to (after DNS, so a name
+// cannot rebind to a denied address). Redirects are not followed and
+// proxies from the environment are not used, so neither can route around
+// the check.
+func webhookClient(timeout time.Duration, deny []netip.Prefix) *http.Client {
 	d := &net.Dialer{Timeout: timeout}
-	if block {
+	if len(deny) > 0 {
 		d.Control = func(network, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
-			if err != nil || internalIP(net.ParseIP(host)) {
-				return errInternalTarget
+			if err != nil || denied(host, deny) {
+				return errDeniedTarget
 			}
 			return nil
 		}
@@ -89,7 +100,7 @@ func (n *Notifier) webhook(ctx context.Context, sub zaqar.Subscription, target s
 		req.Header = header.Clone()
 		res, err := client.Do(req)
 		if err != nil {
-			return &attemptError{err: err, final: errors.Is(err, errInternalTarget)}
+			return &attemptError{err: err, final: errors.Is(err, errDeniedTarget)}
 		}
 		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 		res.Body.Close()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 func TestSubscriptions(t *testing.T) {
 	store := memory.New()
-	n := notify.New(store, notify.Options{BlockInternal: true})
+	n := notify.New(store, notify.Options{DeniedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { n.Run(ctx); close(done) }()
