@@ -2,6 +2,8 @@
 //
 //	zaqar-server                               # embedded store in ./data, 127.0.0.1:8888 (REST) and :9000 (WebSocket), no auth
 //	zaqar-server --config-file /etc/zaqar/zaqar.conf
+//	zaqar-server --bind 0.0.0.0                # both APIs on every address
+//	zaqar-server --print-sample-config         # every option, at its default (etc/zaqar.conf.sample)
 package main
 
 import (
@@ -31,31 +33,38 @@ func (f *files) Set(v string) error { *f = append(*f, v); return nil }
 func main() {
 	var cfgFiles files
 	flag.Var(&cfgFiles, "config-file", "zaqar.conf-style file; may be repeated, later files win")
-	bind := flag.String("bind", "", "override [drivers:transport:wsgi] bind")
+	bind := flag.String("bind", "", "REST API address, overriding [drivers:transport:wsgi] bind; also the WebSocket API's, unless\n[drivers:transport:websocket] bind or --ws-bind sets that")
 	port := flag.Int("port", -1, "override [drivers:transport:wsgi] port (0 picks a free port)")
+	wsBind := flag.String("ws-bind", "", "WebSocket API address, overriding [drivers:transport:websocket] bind and --bind")
 	wsPort := flag.Int("ws-port", -1, "override [drivers:transport:websocket] port (0 picks a free port)")
+	printSample := flag.Bool("print-sample-config", false, "print the sample configuration (every option zaqar-server implements, at its default) and exit")
 	pprofAddr := flag.String("pprof-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
 	flag.Parse()
 
+	if *printSample {
+		if err := config.WriteSample(os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "zaqar-server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := config.Load(cfgFiles...)
+	if err == nil {
+		err = cfg.SetListeners(config.ListenerFlags{Bind: *bind, Port: *port, WSBind: *wsBind, WSPort: *wsPort})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zaqar-server:", err)
 		os.Exit(2)
-	}
-	if *bind != "" {
-		cfg.WSGI.Bind = *bind
-	}
-	if *port >= 0 {
-		cfg.WSGI.Port = *port
-	}
-	if *wsPort >= 0 {
-		cfg.WebSocket.Port = *wsPort
 	}
 	level := slog.LevelInfo
 	if cfg.Debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if len(cfg.Ignored) > 0 {
+		log.Warn("configuration options that Zaqar or its libraries define have no effect in zaqar-server",
+			"ignored", strings.Join(cfg.Ignored, " "), "files", strings.Join(cfg.Files, " "))
+	}
 
 	if *pprofAddr != "" {
 		// pprof registers on http.DefaultServeMux, which nothing else serves.

@@ -19,18 +19,18 @@ import (
 // store ([drivers] management_store) keeps the pool catalog and the pools
 // hold the queues. With [pooling:catalog] enable_virtual_pool the message
 // store also serves the queues that are in no pool (Zaqar's virtual pool);
-// when both name the same driver they are one store.
+// when both name the same driver, configured alike, they are one store.
 func openPooled(ctx context.Context, cfg config.Config, wrap wrapStore) (storage.Store, error) {
-	mc := cfg
-	mc.Pooling, mc.MessageStore = false, cfg.ManagementStore
-	mgmt, err := OpenStore(ctx, mc)
+	mgmt, err := OpenStore(ctx, cfg.ManagementConfig())
 	if err != nil {
 		return nil, fmt.Errorf("[drivers] management_store: %w", err)
 	}
 	opts := pooled.Options{Open: poolOpener(cfg, wrap), Capabilities: poolCapabilities}
 	if cfg.VirtualPool {
 		opts.Default = mgmt
-		if cfg.MessageStore != cfg.ManagementStore {
+		// A [drivers:management_store:X] section makes the catalog's
+		// store another one, even of the same driver.
+		if cfg.MessageStore != cfg.ManagementStore || len(cfg.ManagementStores[cfg.ManagementStore]) > 0 {
 			dc := cfg
 			dc.Pooling = false
 			if opts.Default, err = openStore(ctx, dc, wrap); err != nil {

@@ -31,8 +31,14 @@ type webSocket struct {
 	notifyLn net.Listener
 }
 
+// listenWebSocket returns nil, serving nothing, when [drivers:transport:websocket]
+// enabled is false.
 func listenWebSocket(cfg config.Config, svc *service.Service, validator *keystone.Validator, log *slog.Logger) (*webSocket, error) {
 	wc := cfg.WebSocket
+	if !wc.Enabled {
+		log.Info("websocket disabled: [drivers:transport:websocket] enabled = false")
+		return nil, nil
+	}
 	pol, err := policy.Load(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
@@ -81,9 +87,13 @@ func advertisedHost(bind string) string {
 	return bind
 }
 
-// serve serves both listeners; the channel reports a listener failing.
+// serve serves both listeners; the channel reports a listener failing
+// (never, on a nil w: a disabled transport).
 func (w *webSocket) serve() <-chan error {
 	errc := make(chan error, 2)
+	if w == nil {
+		return errc
+	}
 	for _, s := range []struct {
 		srv *http.Server
 		ln  net.Listener
@@ -100,6 +110,9 @@ func (w *webSocket) serve() <-chan error {
 // shutdown stops accepting sockets, closes the open ones with 1001 (their
 // subscriptions are deleted), then stops the notification listener.
 func (w *webSocket) shutdown(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
 	return errors.Join(w.api.Shutdown(ctx), w.server.Shutdown(ctx), w.notify.Shutdown(ctx))
 }
 

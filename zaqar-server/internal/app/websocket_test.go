@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -137,4 +138,24 @@ func TestKeystoneWebSocket(t *testing.T) {
 	if !strings.Contains(string(c.body), `"name":"ws-mine"`) {
 		t.Fatalf("the socket's queue is not in the token's project: %s", c.body)
 	}
+}
+
+// TestRunWebSocketDisabled: with [drivers:transport:websocket] enabled =
+// false the REST API serves and nothing listens on the WebSocket port.
+func TestRunWebSocketDisabled(t *testing.T) {
+	cfg := config.Default()
+	cfg.MessageStore = "memory"
+	cfg.WebSocket.Enabled = false
+	cfg.WebSocket.Port = testserver.FreePort(t)
+	base, stop := startNode(t, cfg)
+	res, err := http.Get(base + "/")
+	if err != nil || res.StatusCode != http.StatusMultipleChoices {
+		t.Fatalf("GET / = %v, %v", res, err)
+	}
+	res.Body.Close()
+	if c, err := net.Dial("tcp", cfg.WebSocket.Addr()); err == nil {
+		c.Close()
+		t.Errorf("something listens on the WebSocket port %s", cfg.WebSocket.Addr())
+	}
+	stop() // shutting down without a WebSocket transport returns cleanly
 }

@@ -1,15 +1,22 @@
 // Package config reads zaqar.conf-style INI files (oslo.config format) with
-// Zaqar's section and option names into one Config value. Sections we do not
-// own are kept for compatibility; an unknown option in a section we own is a
-// start-up error naming the file, section and key.
+// Zaqar's section and option names into one Config value.
+//
+// One table (Options) says which options zaqar-server implements, with
+// their type, default and help; it drives Default, Load and the sample
+// configuration (WriteSample). An option Zaqar 15 or a library it loads
+// defines but the table lacks is accepted and listed in Config.Ignored, so
+// an operator's existing zaqar.conf loads; an option nobody defines is an
+// error that names the file, section and key, and the closest known option.
 package config
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +45,7 @@ type Config struct {
 	EnableChecksum bool
 	Debug          bool
 
-	Transport       string // wsgi
+	Transport       string // wsgi or websocket: both serve both APIs
 	MessageStore    string // embedded (default), memory, redis, mongodb
 	ManagementStore string // with pooling: where the pool catalog lives
 
@@ -54,6 +61,9 @@ type Config struct {
 
 	// Stores maps a driver name to its [drivers:message_store:<name>] options.
 	Stores map[string]map[string]string
+	// ManagementStores holds the [drivers:management_store:<name>] options
+	// set in files; see ManagementConfig.
+	ManagementStores map[string]map[string]string
 
 	MessagePipeline []string
 	SignedURLKey    string
@@ -69,19 +79,23 @@ type Config struct {
 
 	// Keystone is [keystone_authtoken] (keystonemiddleware's option names).
 	Keystone Keystone
-	// Trustee is [trustee]: the user Zaqar's trust+http(s) subscriptions
-	// delegate to (zaqar/conf/trustee.py names).
-	Trustee Keystone
 
-	// Ignored lists options accepted for compatibility that have no effect,
-	// so start-up can say so once.
+	// Ignored lists, as section.option, the options read from the files
+	// that Zaqar or its libraries define and zaqar-server does not
+	// implement, and as [section] the sections no component defines, so
+	// start-up can say so once.
 	Ignored []string
+
+	set map[string]bool // section.option of each option the files set
 }
 
 // WebSocket is [drivers:transport:websocket]: where the WebSocket API
 // listens, and its internal notification listener, which receives the
 // webhook POSTs of connection-bound subscriptions.
 type WebSocket struct {
+	// Enabled is ours: false serves neither the WebSocket API nor its
+	// notification listener.
+	Enabled bool
 	Listen
 	// ExternalPort (external-port) is the port clients reach when a proxy
 	// sits in front; it only changes the URL the server advertises.
@@ -102,7 +116,7 @@ type Metrics struct {
 	Listen
 }
 
-// Keystone holds the Keystone options of [keystone_authtoken] or [trustee].
+// Keystone holds the options of [keystone_authtoken].
 type Keystone struct {
 	AuthURL, WWWAuthenticateURI        string
 	AuthType                           string
@@ -146,296 +160,70 @@ var DefaultDeniedNetworks = []string{"127.0.0.0/8", "::1/128", "169.254.0.0/16",
 	"224.0.0.0/4", "ff00::/8", "0.0.0.0/8", "::/128", "fd00:ec2::254/128"}
 
 // Default returns a runnable setup: embedded store under ./data, no auth,
-// 127.0.0.1:8888.
+// REST on 127.0.0.1:8888 and WebSocket on 127.0.0.1:9000. It is the option
+// table's defaults.
 func Default() Config {
-	return Config{
-		Transport:       "wsgi",
-		MessageStore:    "embedded",
-		ManagementStore: "embedded",
-		WSGI:            Listen{Bind: "127.0.0.1", Port: 8888},
-		WebSocket:       WebSocket{Listen: Listen{Bind: "127.0.0.1", Port: 9000}, NotificationBind: "127.0.0.1"},
-		Metrics:         Metrics{Listen: Listen{Bind: "127.0.0.1", Port: 9464}},
-		Limits:          zaqar.DefaultLimits(),
-		Notification: Notification{MaxWorkers: 10, SMTPMode: "third_part", SMTPCommand: "/usr/sbin/sendmail -t -oi",
-			SMTPTLS: "ssl", BlockInternalWebhooks: true, WebhookDeniedNetworks: DefaultDeniedNetworks,
-			WebhookTimeout: 10 * time.Second},
-		Stores: map[string]map[string]string{
-			"embedded": {"path": filepath.Join("data", "zaqar.db")},
-		},
+	c := Config{Stores: map[string]map[string]string{}, ManagementStores: map[string]map[string]string{}, set: map[string]bool{}}
+	for _, o := range Options() {
+		if o.Default == "" {
+			continue
+		}
+		if err := o.apply(&c, o.Default); err != nil {
+			// The table is code: TestOptionTable applies every default.
+			panic(fmt.Sprintf("config: default of [%s] %s: %v", o.Section, o.Name, err))
+		}
 	}
+	return c
 }
 
 // StoreOption returns option key of the message store driver.
 func (c Config) StoreOption(key string) string { return c.Stores[c.MessageStore][key] }
 
-// option is one known key of a section we own: how to apply it to Config.
-type option func(c *Config, v string) error
-
-// ignored accepts an option that exists in Zaqar or oslo but has no effect here.
-func ignored(*Config, string) error { return nil }
-
-func str(dst func(*Config) *string) option {
-	return func(c *Config, v string) error { *dst(c) = v; return nil }
-}
-
-func boolean(dst func(*Config) *bool) option {
-	return func(c *Config, v string) error {
-		b, err := parseBool(v)
-		*dst(c) = b
-		return err
-	}
-}
-
-func integer(dst func(*Config) *int) option {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("not an integer: %q", v)
+// ManagementConfig is c as the pool catalog's store sees it: the
+// management store as message store, its [drivers:management_store:X]
+// options over those of [drivers:message_store:X].
+func (c Config) ManagementConfig() Config {
+	mc := c
+	mc.Pooling, mc.MessageStore = false, c.ManagementStore
+	if over := c.ManagementStores[c.ManagementStore]; len(over) > 0 {
+		mc.Stores = maps.Clone(c.Stores)
+		opts := maps.Clone(c.Stores[c.ManagementStore])
+		if opts == nil {
+			opts = map[string]string{}
 		}
-		*dst(c) = n
-		return nil
+		maps.Copy(opts, over)
+		mc.Stores[c.ManagementStore] = opts
 	}
+	return mc
 }
 
-func bytesOpt(dst func(*Config) *int64) option {
-	return func(c *Config, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("not an integer: %q", v)
+// IsSet reports whether a configuration file set the option, so a flag
+// can tell an explicit value from the default.
+func (c Config) IsSet(section, name string) bool { return c.set[section+"."+normalize(name)] }
+
+// index maps section and normalized name to the table's options.
+func index() map[string]map[string]Option {
+	idx := map[string]map[string]Option{}
+	for _, o := range Options() {
+		if idx[o.Section] == nil {
+			idx[o.Section] = map[string]Option{}
 		}
-		*dst(c) = n
-		return nil
+		idx[o.Section][normalize(o.Name)] = o
 	}
-}
-
-func seconds(dst func(*Config) *time.Duration) option {
-	return func(c *Config, v string) error {
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("not an integer number of seconds: %q", v)
-		}
-		*dst(c) = time.Duration(n) * time.Second
-		return nil
-	}
-}
-
-func list(dst func(*Config) *[]string) option {
-	return func(c *Config, v string) error {
-		var out []string
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-		*dst(c) = out
-		return nil
-	}
-}
-
-// keystoneOptions maps keystonemiddleware's (and keystoneauth's) option
-// names; the ones with no effect here are accepted so existing files load.
-func keystoneOptions(k func(*Config) *Keystone) map[string]option {
-	o := map[string]option{
-		"auth_url":             str(func(c *Config) *string { return &k(c).AuthURL }),
-		"www_authenticate_uri": str(func(c *Config) *string { return &k(c).WWWAuthenticateURI }),
-		"auth_uri":             str(func(c *Config) *string { return &k(c).WWWAuthenticateURI }), // deprecated alias
-		"auth_type":            str(func(c *Config) *string { return &k(c).AuthType }),
-		"auth_plugin":          str(func(c *Config) *string { return &k(c).AuthType }),
-		"username":             str(func(c *Config) *string { return &k(c).Username }),
-		"user_id":              str(func(c *Config) *string { return &k(c).UserID }),
-		"password":             str(func(c *Config) *string { return &k(c).Password }),
-		"user_domain_name":     str(func(c *Config) *string { return &k(c).UserDomainName }),
-		"user_domain_id":       str(func(c *Config) *string { return &k(c).UserDomainID }),
-		"project_name":         str(func(c *Config) *string { return &k(c).ProjectName }),
-		"project_id":           str(func(c *Config) *string { return &k(c).ProjectID }),
-		"project_domain_name":  str(func(c *Config) *string { return &k(c).ProjectDomainName }),
-		"project_domain_id":    str(func(c *Config) *string { return &k(c).ProjectDomainID }),
-		"region_name":          str(func(c *Config) *string { return &k(c).RegionName }),
-		"token_cache_time":     seconds(func(c *Config) *time.Duration { return &k(c).TokenCacheTime }),
-		"http_connect_timeout": seconds(func(c *Config) *time.Duration { return &k(c).Timeout }),
-		"memcached_servers":    str(func(c *Config) *string { return &k(c).MemcachedServers }),
-	}
-	for _, name := range []string{"memcache_servers", "interface", "service_type", "delay_auth_decision",
-		"include_service_catalog", "insecure", "cafile", "certfile", "keyfile", "service_token_roles",
-		"service_token_roles_required", "memcache_security_strategy", "memcache_secret_key",
-		"memcache_use_advanced_pool", "enforce_token_bind", "http_request_max_retries", "auth_version",
-		"admin_user", "admin_password", "admin_tenant_name", "identity_uri", "system_scope", "domain_id",
-		"domain_name", "trust_id", "default_domain_id", "default_domain_name", "collect_timing", "split_loggers",
-		"timeout", "status_code_retries", "connect_retries", "service_type", "memcache_pool_maxsize",
-		"memcache_pool_socket_timeout", "memcache_pool_unused_timeout", "memcache_pool_conn_get_timeout",
-		"memcache_pool_dead_retry", "token_cache_time_jitter", "region"} {
-		if _, ok := o[name]; !ok {
-			o[name] = ignored
-		}
-	}
-	return o
-}
-
-// dict reads an oslo.config DictOpt: "key:value,key:value".
-func dict(dst func(*Config) *map[string]string) option {
-	return func(c *Config, v string) error {
-		m := map[string]string{}
-		for _, part := range strings.Split(v, ",") {
-			if strings.TrimSpace(part) == "" {
-				continue
-			}
-			k, val, ok := strings.Cut(part, ":")
-			if !ok {
-				return fmt.Errorf("not a key:value pair: %q", part)
-			}
-			m[strings.TrimSpace(k)] = strings.TrimSpace(val)
-		}
-		*dst(c) = m
-		return nil
-	}
-}
-
-// oslo.config booleans.
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes", "on", "t", "y":
-		return true, nil
-	case "false", "0", "no", "off", "f", "n", "":
-		return false, nil
-	}
-	return false, fmt.Errorf("not a boolean: %q", v)
-}
-
-// storeOptions are the keys each store driver section accepts
-// (zaqar/conf/drivers_*.py, plus "path" for our embedded store).
-var storeOptions = map[string][]string{
-	"embedded": {"path", "uri"},
-	"memory":   {"uri"},
-	"redis":    {"uri", "max_reconnect_attempts", "reconnect_sleep"},
-	"mongodb": {"uri", "database", "partitions", "max_attempts", "max_retry_sleep",
-		"max_retry_jitter", "max_reconnect_attempts", "reconnect_sleep", "ssl_keyfile",
-		"ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs", "gc_interval", "gc_threshold"},
-	"sqlalchemy": {"uri", "database"},
-	"swift":      {"uri", "auth_url", "insecure", "project_domain_id", "project_domain_name", "region_name", "user_domain_id", "user_domain_name"},
-}
-
-// osloDefaults are [DEFAULT] options of oslo.log and friends that zaqar.conf
-// files commonly carry; they are accepted and have no effect.
-var osloDefaults = []string{"verbose", "log_file", "log_dir", "log_config_append", "use_syslog",
-	"syslog_log_facility", "use_stderr", "use_journal", "use_json", "logging_context_format_string",
-	"logging_default_format_string", "logging_debug_format_suffix", "logging_exception_prefix",
-	"default_log_levels", "publish_errors", "instance_format", "instance_uuid_format",
-	"watch_log_file", "log_date_format", "transport_url", "host", "state_path",
-	"rate_limit_interval", "rate_limit_burst", "rate_limit_except_level", "fatal_deprecations",
-	"log_rotation_type", "log_rotate_interval", "log_rotate_interval_type", "max_logfile_count",
-	"max_logfile_size_mb", "enable_deprecated_api_versions", "unreliable"}
-
-func sections() map[string]map[string]option {
-	limits := func(c *Config) *zaqar.Limits { return &c.Limits }
-	s := map[string]map[string]option{
-		"DEFAULT": {
-			"auth_strategy":   str(func(c *Config) *string { return &c.AuthStrategy }),
-			"admin_mode":      boolean(func(c *Config) *bool { return &c.AdminMode }),
-			"pooling":         boolean(func(c *Config) *bool { return &c.Pooling }),
-			"enable_checksum": boolean(func(c *Config) *bool { return &c.EnableChecksum }),
-			"debug":           boolean(func(c *Config) *bool { return &c.Debug }),
-		},
-		"drivers": {
-			"transport":        str(func(c *Config) *string { return &c.Transport }),
-			"message_store":    str(func(c *Config) *string { return &c.MessageStore }),
-			"management_store": str(func(c *Config) *string { return &c.ManagementStore }),
-		},
-		"drivers:transport:wsgi": {
-			"bind": str(func(c *Config) *string { return &c.WSGI.Bind }),
-			"port": integer(func(c *Config) *int { return &c.WSGI.Port }),
-		},
-		"drivers:transport:websocket": {
-			"bind":              str(func(c *Config) *string { return &c.WebSocket.Bind }),
-			"port":              integer(func(c *Config) *int { return &c.WebSocket.Port }),
-			"external-port":     integer(func(c *Config) *int { return &c.WebSocket.ExternalPort }),
-			"notification-bind": str(func(c *Config) *string { return &c.WebSocket.NotificationBind }),
-			"notification-port": integer(func(c *Config) *int { return &c.WebSocket.NotificationPort }),
-		},
-		"transport": {
-			"default_message_ttl":              seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageTTL }),
-			"default_message_delay":            seconds(func(c *Config) *time.Duration { return &limits(c).DefaultMessageDelay }),
-			"default_claim_ttl":                seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimTTL }),
-			"default_claim_grace":              seconds(func(c *Config) *time.Duration { return &limits(c).DefaultClaimGrace }),
-			"default_subscription_ttl":         seconds(func(c *Config) *time.Duration { return &limits(c).DefaultSubscriptionTTL }),
-			"max_queues_per_page":              integer(func(c *Config) *int { return &limits(c).MaxQueuesPerPage }),
-			"max_messages_per_page":            integer(func(c *Config) *int { return &limits(c).MaxMessagesPerPage }),
-			"max_subscriptions_per_page":       integer(func(c *Config) *int { return &limits(c).MaxSubscriptionsPerPage }),
-			"max_messages_per_claim_or_pop":    integer(func(c *Config) *int { return &limits(c).MaxMessagesPerClaimOrPop }),
-			"max_queue_metadata":               bytesOpt(func(c *Config) *int64 { return &limits(c).MaxQueueMetadata }),
-			"max_messages_post_size":           bytesOpt(func(c *Config) *int64 { return &limits(c).MaxMessagesPostSize }),
-			"max_message_ttl":                  seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageTTL }),
-			"max_message_delay":                seconds(func(c *Config) *time.Duration { return &limits(c).MaxMessageDelay }),
-			"max_claim_ttl":                    seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimTTL }),
-			"max_claim_grace":                  seconds(func(c *Config) *time.Duration { return &limits(c).MaxClaimGrace }),
-			"subscriber_types":                 list(func(c *Config) *[]string { return &limits(c).SubscriberTypes }),
-			"client_id_uuid_safe":              str(func(c *Config) *string { return &limits(c).ClientIDUUIDSafe }),
-			"min_length_client_id":             integer(func(c *Config) *int { return &limits(c).MinLengthClientID }),
-			"max_length_client_id":             integer(func(c *Config) *int { return &limits(c).MaxLengthClientID }),
-			"message_delete_with_claim_id":     boolean(func(c *Config) *bool { return &limits(c).MessageDeleteWithClaimID }),
-			"max_flavors_per_page":             integer(func(c *Config) *int { return &limits(c).MaxFlavorsPerPage }),
-			"max_pools_per_page":               integer(func(c *Config) *int { return &limits(c).MaxPoolsPerPage }),
-			"max_topics_per_page":              ignored,
-			"message_encryption_algorithms":    str(func(c *Config) *string { return &c.EncryptionAlgorithm }),
-			"message_encryption_key":           str(func(c *Config) *string { return &c.EncryptionKey }),
-			"message_encryption_previous_keys": list(func(c *Config) *[]string { return &c.EncryptionPreviousKeys }),
-		},
-		"storage": {
-			"message_pipeline":      list(func(c *Config) *[]string { return &c.MessagePipeline }),
-			"queue_pipeline":        ignored,
-			"claim_pipeline":        ignored,
-			"subscription_pipeline": ignored,
-			"topic_pipeline":        ignored,
-		},
-		"signed_url": {
-			"secret_key": str(func(c *Config) *string { return &c.SignedURLKey }),
-		},
-		"notification": {
-			"require_confirmation":      boolean(func(c *Config) *bool { return &c.Notification.RequireConfirmation }),
-			"external_confirmation_url": str(func(c *Config) *string { return &c.Notification.ExternalConfirmationURL }),
-			"max_notifier_workers":      integer(func(c *Config) *int { return &c.Notification.MaxWorkers }),
-			"smtp_mode":                 str(func(c *Config) *string { return &c.Notification.SMTPMode }),
-			"smtp_host":                 str(func(c *Config) *string { return &c.Notification.SMTPHost }),
-			"smtp_port":                 integer(func(c *Config) *int { return &c.Notification.SMTPPort }),
-			"smtp_user_name":            str(func(c *Config) *string { return &c.Notification.SMTPUser }),
-			"smtp_user_password":        str(func(c *Config) *string { return &c.Notification.SMTPPassword }),
-			"smtp_command":              str(func(c *Config) *string { return &c.Notification.SMTPCommand }),
-			"smtp_tls":                  str(func(c *Config) *string { return &c.Notification.SMTPTLS }),
-			"subscription_confirmation_email_template": dict(func(c *Config) *map[string]string { return &c.Notification.SubscribeTemplate }),
-			"unsubscribe_confirmation_email_template":  dict(func(c *Config) *map[string]string { return &c.Notification.UnsubscribeTemplate }),
-			"block_internal_webhooks":                  boolean(func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
-			"webhook_timeout":                          seconds(func(c *Config) *time.Duration { return &c.Notification.WebhookTimeout }),
-			"webhook_denied_networks":                  list(func(c *Config) *[]string { return &c.Notification.WebhookDeniedNetworks }),
-		},
-		"metrics": {
-			"enabled": boolean(func(c *Config) *bool { return &c.Metrics.Enabled }),
-			"bind":    str(func(c *Config) *string { return &c.Metrics.Bind }),
-			"port":    integer(func(c *Config) *int { return &c.Metrics.Port }),
-		},
-		"pooling:catalog": {
-			"enable_virtual_pool": boolean(func(c *Config) *bool { return &c.VirtualPool }),
-		},
-		"keystone_authtoken": keystoneOptions(func(c *Config) *Keystone { return &c.Keystone }),
-		"trustee":            keystoneOptions(func(c *Config) *Keystone { return &c.Trustee }),
-		"oslo_policy": {
-			"policy_file":          str(func(c *Config) *string { return &c.PolicyFile }),
-			"enforce_scope":        ignored,
-			"enforce_new_defaults": ignored,
-			"policy_default_rule":  ignored,
-			"policy_dirs":          ignored,
-		},
-	}
-	for _, k := range osloDefaults {
-		s["DEFAULT"][k] = ignored
-	}
-	return s
+	return idx
 }
 
 // Load reads files in order (later files override earlier ones, as
-// oslo.config does) on top of Default, then validates.
+// oslo.config does) on top of Default, then validates. Options of the
+// table take effect; options Zaqar or its libraries define that are not
+// in the table, and sections no component defines, are listed in
+// Config.Ignored; any other option is an error naming the file, section
+// and key, with the closest known option of that section.
 func Load(files ...string) (Config, error) {
 	c := Default()
 	c.Files = files
-	known := sections()
+	opts, known := index(), knownOptions()
+	ignored := map[string]bool{}
 	for _, file := range files {
 		f, err := ini.LoadSources(ini.LoadOptions{
 			// oslo.config has no inline comments: "# x" after a value is part of it.
@@ -449,38 +237,34 @@ func Load(files ...string) (Config, error) {
 			if name == ini.DefaultSection {
 				name = "DEFAULT"
 			}
-			opts, owned := known[name]
-			driver, isStore := storeSection(name)
-			if isStore {
-				allowed, ok := storeOptions[driver]
-				if !ok {
-					return Config{}, fmt.Errorf("config file %s: section [%s]: unknown storage driver %q", file, name, driver)
-				}
-				if c.Stores[driver] == nil {
-					c.Stores[driver] = map[string]string{}
-				}
-				for _, k := range sec.Keys() {
-					if !contains(allowed, k.Name()) {
-						return Config{}, fmt.Errorf("config file %s: section [%s]: unknown option %q", file, name, k.Name())
-					}
-					c.Stores[driver][k.Name()] = k.Value()
+			if known[name] == nil {
+				if len(sec.Keys()) > 0 {
+					ignored["["+name+"]"] = true
 				}
 				continue
 			}
-			if !owned {
-				continue // not ours (yet): kept for compatibility
-			}
 			for _, k := range sec.Keys() {
-				apply, ok := opts[k.Name()]
+				key := normalize(k.Name())
+				o, ok := opts[name][key]
 				if !ok {
-					return Config{}, fmt.Errorf("config file %s: section [%s]: unknown option %q", file, name, k.Name())
+					if !known[name][key] {
+						return Config{}, unknownOption(file, name, k.Name(), known[name])
+					}
+					ignored[name+"."+key] = true
+					continue
 				}
-				if err := apply(&c, k.Value()); err != nil {
+				switch err := o.apply(&c, k.Value()); {
+				case errors.Is(err, errIgnored):
+					ignored[name+"."+key] = true
+				case err != nil:
 					return Config{}, fmt.Errorf("config file %s: section [%s]: option %q: %v", file, name, k.Name(), err)
+				default:
+					c.set[name+"."+key] = true
 				}
 			}
 		}
 	}
+	c.Ignored = slices.Sorted(maps.Keys(ignored))
 	// oslo.config looks for policy_file next to the configuration files.
 	if c.PolicyFile != "" && !filepath.IsAbs(c.PolicyFile) && len(files) > 0 {
 		c.PolicyFile = filepath.Join(filepath.Dir(files[0]), c.PolicyFile)
@@ -488,23 +272,12 @@ func Load(files ...string) (Config, error) {
 	return c, c.Validate()
 }
 
-// storeSection recognises [drivers:message_store:X] and [drivers:management_store:X].
-func storeSection(name string) (string, bool) {
-	for _, p := range []string{"drivers:message_store:", "drivers:management_store:"} {
-		if strings.HasPrefix(name, p) {
-			return strings.TrimPrefix(name, p), true
-		}
+func unknownOption(file, section, key string, names map[string]bool) error {
+	err := fmt.Errorf("config file %s: section [%s]: unknown option %q", file, section, key)
+	if near := closest(normalize(key), names); near != "" {
+		err = fmt.Errorf("%w (did you mean %q?)", err, near)
 	}
-	return "", false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return err
 }
 
 // Validate checks values that parse but make no sense; errors name the option.
@@ -532,13 +305,13 @@ func (c Config) Validate() error {
 	default:
 		return bad("DEFAULT", "auth_strategy", "must be empty or keystone, not %q", c.AuthStrategy)
 	}
-	if c.Transport != "wsgi" {
-		return bad("drivers", "transport", "only wsgi is supported, not %q", c.Transport)
+	if c.Transport != "wsgi" && c.Transport != "websocket" {
+		return bad("drivers", "transport", "must be wsgi or websocket (both serve both APIs), not %q", c.Transport)
 	}
-	if !contains(supportedStores, c.MessageStore) {
+	if !slices.Contains(supportedStores, c.MessageStore) {
 		return bad("drivers", "message_store", "must be one of %s, not %q", strings.Join(supportedStores, ", "), c.MessageStore)
 	}
-	if c.Pooling && !contains(catalogStores, c.ManagementStore) {
+	if c.Pooling && !slices.Contains(catalogStores, c.ManagementStore) {
 		return bad("drivers", "management_store", "with pooling it holds the pool catalog and must be one of %s, not %q",
 			strings.Join(catalogStores, ", "), c.ManagementStore)
 	}
@@ -548,7 +321,7 @@ func (c Config) Validate() error {
 	for _, p := range []struct {
 		key string
 		v   int
-	}{{"port", c.WebSocket.Port}, {"external-port", c.WebSocket.ExternalPort}, {"notification-port", c.WebSocket.NotificationPort}} {
+	}{{"port", c.WebSocket.Port}, {"external_port", c.WebSocket.ExternalPort}, {"notification_port", c.WebSocket.NotificationPort}} {
 		if p.v < 0 || p.v > 65535 {
 			return bad("drivers:transport:websocket", p.key, "out of range: %d", p.v)
 		}
@@ -625,4 +398,34 @@ func (n Notification) DeniedNetworks() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// ListenerFlags are the command line's listener overrides; empty or
+// negative means not given.
+type ListenerFlags struct {
+	Bind, WSBind string
+	Port, WSPort int
+}
+
+// SetListeners applies the command line's listener flags over the files:
+// --bind moves the REST API and also the WebSocket API unless a file
+// ([drivers:transport:websocket] bind) or --ws-bind places that one; --port
+// and --ws-port move one listener each. The result is validated again.
+func (c *Config) SetListeners(f ListenerFlags) error {
+	if f.Bind != "" {
+		c.WSGI.Bind = f.Bind
+		if f.WSBind == "" && !c.IsSet("drivers:transport:websocket", "bind") {
+			c.WebSocket.Bind = f.Bind
+		}
+	}
+	if f.WSBind != "" {
+		c.WebSocket.Bind = f.WSBind
+	}
+	if f.Port >= 0 {
+		c.WSGI.Port = f.Port
+	}
+	if f.WSPort >= 0 {
+		c.WebSocket.Port = f.WSPort
+	}
+	return c.Validate()
 }
