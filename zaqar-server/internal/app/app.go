@@ -186,9 +186,10 @@ func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Va
 	if err != nil {
 		return nil, err
 	}
-	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol}
+	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol, BodyTimeout: cfg.RequestBodyTimeout}
 	if m != nil {
 		opts.Observe = m.Route
+		opts.ConnClosed = m.ConnClosed
 	}
 	if validator != nil {
 		opts.Authenticate = keystone.Middleware(validator, keystone.MiddlewareOptions{ContextOnly: true})

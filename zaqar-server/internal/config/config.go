@@ -53,9 +53,12 @@ type Config struct {
 	// the message store keeps serving queues that are in no pool.
 	VirtualPool bool
 
-	WSGI      Listen
-	WebSocket WebSocket
-	Metrics   Metrics
+	WSGI Listen
+	// RequestBodyTimeout ([drivers:transport:wsgi] request_body_timeout,
+	// ours) bounds the time to receive a REST request body; 0: unbounded.
+	RequestBodyTimeout time.Duration
+	WebSocket          WebSocket
+	Metrics            Metrics
 
 	Limits zaqar.Limits
 
@@ -325,6 +328,9 @@ func (c Config) Validate() error {
 		if p.v < 0 || p.v > 65535 {
 			return bad("drivers:transport:websocket", p.key, "out of range: %d", p.v)
 		}
+	}
+	if c.RequestBodyTimeout < 0 {
+		return bad("drivers:transport:wsgi", "request_body_timeout", "must be 0 (no limit) or more")
 	}
 	if c.Metrics.Port < 0 || c.Metrics.Port > 65535 {
 		return bad("metrics", "port", "out of range: %d", c.Metrics.Port)

@@ -56,6 +56,8 @@ func Options() []Option {
 			func(c *Config) *string { return &c.WSGI.Bind }),
 		portOpt("drivers:transport:wsgi", "port", "8888", "Port of the REST API listener; 0 picks a free one.",
 			func(c *Config) *int { return &c.WSGI.Port }),
+		secondsOpt("drivers:transport:wsgi", "request_body_timeout", "60", "Time limit to receive a REST request body, in seconds; past it the answer is 408 and the connection is closed. 0: no limit (zaqar-server's).",
+			func(c *Config) *time.Duration { return &c.RequestBodyTimeout }),
 
 		boolOpt("drivers:transport:websocket", "enabled", "true", "Serve the WebSocket API and its notification listener (zaqar-server only; Zaqar runs a separate process).",
 			func(c *Config) *bool { return &c.WebSocket.Enabled }),
@@ -172,7 +174,7 @@ func Options() []Option {
 			func(c *Config) *map[string]string { return &c.Notification.SubscribeTemplate }),
 		dictOpt("notification", "unsubscribe_confirmation_email_template", "", "Mail confirming an unsubscription, the same way.",
 			func(c *Config) *map[string]string { return &c.Notification.UnsubscribeTemplate }),
-		boolOpt("notification", "block_internal_webhooks", "true", "Refuse webhook subscribers on loopback and link-local addresses for non-admin callers (zaqar-server's).",
+		boolOpt("notification", "block_internal_webhooks", "true", "Refuse webhook targets in webhook_denied_networks for non-admin callers (zaqar-server's).",
 			func(c *Config) *bool { return &c.Notification.BlockInternalWebhooks }),
 		listOpt("notification", "webhook_denied_networks", strings.Join(DefaultDeniedNetworks, ","), "CIDR networks non-admin webhooks may not connect to while block_internal_webhooks is on; add private ranges (10.0.0.0/8, fc00::/7, ...) here (zaqar-server's).",
 			func(c *Config) *[]string { return &c.Notification.WebhookDeniedNetworks }),

@@ -52,6 +52,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	storeErr *prometheus.CounterVec
 	notified [notifyKinds][notifyOutcomes]prometheus.Counter
+	closed   *prometheus.CounterVec
 }
 
 // Latency buckets: a request served from memory takes tens of
@@ -84,6 +85,10 @@ func New(opts Options) *Metrics {
 			Name: "zaqar_storage_errors_total",
 			Help: "Storage calls that failed in the backend (not absent resources or invalid input), by driver and operation.",
 		}, []string{"driver", "operation"}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zaqar_http_connections_closed_total",
+			Help: "REST connections closed because of their request body: body_timeout (not received within [drivers:transport:wsgi] request_body_timeout), unread_body (answered, e.g. 401, before the body was read; not drained).",
+		}, []string{"reason"}),
 	}
 	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "zaqar_notifications_total",
@@ -94,7 +99,7 @@ func New(opts Options) *Metrics {
 			m.notified[k][o] = notifications.WithLabelValues(kind, notify.Outcome(o).String())
 		}
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.storeErr, notifications,
+	m.reg.MustRegister(m.requests, m.latency, m.storeErr, m.closed, notifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,6 +121,10 @@ func (m *Metrics) Handler() http.Handler {
 	}))
 	return mux
 }
+
+// ConnClosed counts a connection closed because of its request body; it
+// is rest.Options.ConnClosed.
+func (m *Metrics) ConnClosed(reason string) { m.closed.WithLabelValues(reason).Inc() }
 
 // Registry is the registry, for tests and further collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

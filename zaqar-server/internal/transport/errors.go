@@ -27,6 +27,7 @@ var statusOf = map[zaqar.Kind]int{
 	zaqar.TooLarge:     http.StatusRequestEntityTooLarge,
 	zaqar.Unsupported:  http.StatusUnsupportedMediaType,
 	zaqar.Unavailable:  http.StatusServiceUnavailable,
+	zaqar.Timeout:      http.StatusRequestTimeout,
 }
 
 // Describe is the only place a Kind meets a status code.

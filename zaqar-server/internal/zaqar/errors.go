@@ -18,6 +18,7 @@ const (
 	Unsupported       // 415
 	Unavailable       // 503: backend down; Zaqar appends "Please try again in a few seconds."
 	Unauthorized      // 401
+	Timeout           // 408: the client did not send its request in time
 )
 
 // Error is what every layer returns for a failure a client may see.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/metrics"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
@@ -21,6 +22,7 @@ var benchHandlers = []struct {
 }{
 	{"plain", func() rest.Options { return rest.Options{} }},
 	{"metrics", func() rest.Options { return rest.Options{Observe: metrics.New(metrics.Options{}).Route} }},
+	{"bodyguard", func() rest.Options { return rest.Options{BodyTimeout: time.Minute} }},
 }
 
 // discard is a ResponseWriter that keeps only the status, reused across

@@ -50,6 +50,13 @@ type Options struct {
 	// none) for a function that is then called after every request to
 	// that route with its status and duration: metrics.
 	Observe func(route, method string) func(code int, elapsed time.Duration)
+	// BodyTimeout bounds the time to read a request body (408 past it);
+	// 0 leaves it unbounded. See bodyGuard.
+	BodyTimeout time.Duration
+	// ConnClosed, when set, is told each time a connection is closed
+	// because of its request body (ClosedBodyTimeout, ClosedUnreadBody):
+	// metrics.
+	ConnClosed func(reason string)
 }
 
 type handler struct {
@@ -63,7 +70,9 @@ type handler struct {
 	ident  func(ctx context.Context) (project, user string, roles []string, ok bool)
 	routes *routeTable // with Options.Observe
 	// failures keeps a storage outage from flooding the log (5xx lines).
-	failures *transport.ErrorLog
+	failures    *transport.ErrorLog
+	bodyTimeout time.Duration
+	connClosed  func(reason string)
 }
 
 // New returns the HTTP handler of the v2 API.
@@ -72,7 +81,8 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{}}
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{},
+		bodyTimeout: opts.BodyTimeout, connClosed: opts.ConnClosed}
 	if h.policy == nil {
 		h.policy, _ = policy.New(policy.Defaults())
 	}
@@ -80,7 +90,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if opts.Observe != nil {
 		r.Use(h.observe)
 	}
-	r.Use(h.requestID, h.recoverer, h.presigned, h.authenticate)
+	r.Use(h.bodyGuard, h.requestID, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
 	})
@@ -441,6 +451,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return b, nil
+		}
+		if errors.Is(err, errBodyTimeout) {
+			return nil, errBodyTimeout
 		}
 		return nil, errBodyRead
 	}
