@@ -186,7 +186,10 @@ func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Va
 	if err != nil {
 		return nil, err
 	}
-	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol, BodyTimeout: cfg.RequestBodyTimeout}
+	c := cfg.CORS
+	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol, BodyTimeout: cfg.RequestBodyTimeout,
+		CORS: &rest.CORS{AllowedOrigins: c.AllowedOrigins, AllowCredentials: c.AllowCredentials, ExposeHeaders: c.ExposeHeaders,
+			MaxAge: c.MaxAge, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders}}
 	if m != nil {
 		opts.Observe = m.Route
 		opts.ConnClosed = m.ConnClosed

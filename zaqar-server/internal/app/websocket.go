@@ -52,7 +52,8 @@ func listenWebSocket(cfg config.Config, svc *service.Service, validator *keyston
 	host := advertisedHost(wc.NotificationBind)
 	notificationURL := "http://" + net.JoinHostPort(host, strconv.Itoa(nln.Addr().(*net.TCPAddr).Port)) + "/"
 	wlog := log.With("transport", "websocket")
-	server := ws.New(svc, ws.Options{Logger: wlog, Policy: pol, Authenticate: authenticator(validator), NotificationURL: notificationURL})
+	server := ws.New(svc, ws.Options{Logger: wlog, Policy: pol, Authenticate: authenticator(validator), NotificationURL: notificationURL,
+		AllowedOrigins: cfg.CORS.AllowedOrigins})
 	ln, err := net.Listen("tcp", net.JoinHostPort(wc.Bind, strconv.Itoa(wc.Port)))
 	if err != nil {
 		nln.Close()

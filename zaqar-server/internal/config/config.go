@@ -54,6 +54,7 @@ type Config struct {
 	VirtualPool bool
 
 	WSGI Listen
+	CORS CORS
 	// RequestBodyTimeout ([drivers:transport:wsgi] request_body_timeout,
 	// ours) bounds the time to receive a REST request body; 0: unbounded.
 	RequestBodyTimeout time.Duration
@@ -109,6 +110,17 @@ type WebSocket struct {
 	// the others can reach.
 	NotificationBind string
 	NotificationPort int // notification-port; 0 picks a free port
+}
+
+// CORS is oslo.middleware's [cors] section, with the defaults Zaqar sets
+// for it (zaqar/transport/middleware/cors.py). No allowed origin: off.
+type CORS struct {
+	AllowedOrigins   []string // allowed_origin; "*" allows any
+	AllowCredentials bool
+	ExposeHeaders    []string
+	MaxAge           int // seconds; 0 sends no Access-Control-Max-Age
+	AllowMethods     []string
+	AllowHeaders     []string // besides oslo's simple headers (Accept, Content-Type, ...)
 }
 
 // Metrics is the [metrics] section (ours): Prometheus metrics at /metrics

@@ -53,6 +53,8 @@ type Options struct {
 	// BodyTimeout bounds the time to read a request body (408 past it);
 	// 0 leaves it unbounded. See bodyGuard.
 	BodyTimeout time.Duration
+	// CORS, when it names allowed origins, lets their pages call the API.
+	CORS *CORS
 	// ConnClosed, when set, is told each time a connection is closed
 	// because of its request body (ClosedBodyTimeout, ClosedUnreadBody):
 	// metrics.
@@ -90,7 +92,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if opts.Observe != nil {
 		r.Use(h.observe)
 	}
-	r.Use(h.bodyGuard, h.requestID, h.recoverer, h.presigned, h.authenticate)
+	r.Use(corsHandler(opts.CORS), h.bodyGuard, h.requestID, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,11 @@ type Options struct {
 	PingTimeout     time.Duration // [20 s]
 	WriteTimeout    time.Duration // per frame [10 s]
 	AuthTimeout     time.Duration // per token validation [30 s]
+	// AllowedOrigins ([cors] allowed_origin: scheme://host[:port], or "*")
+	// are the pages that may open connections from a browser; empty: any.
+	// Clients that send no Origin, and pages of the server's own host,
+	// always may.
+	AllowedOrigins []string
 }
 
 // envelopeAllowance is room in a frame for the envelope around the
@@ -66,6 +72,28 @@ type Server struct {
 
 	slow     atomic.Int64 // connections closed for falling behind
 	failures transport.ErrorLog
+	accept   websocket.AcceptOptions
+}
+
+// acceptOptions lets any origin connect unless origins are listed, as
+// Zaqar (autobahn's default) does: credentials travel inside the protocol
+// (the authenticate action), never in cookies, so a foreign page gains
+// nothing from an authenticated user's browser. An operator who lists the
+// origins of [cors] limits browsers to them, sockets as REST.
+func acceptOptions(origins []string) websocket.AcceptOptions {
+	o := websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled, InsecureSkipVerify: len(origins) == 0}
+	for _, origin := range origins {
+		if origin == "*" {
+			o.InsecureSkipVerify = true
+			continue
+		}
+		// coder/websocket matches the Origin's host[:port]; a listed
+		// origin that is not a URL matches nothing.
+		if u, err := url.Parse(origin); err == nil && u.Host != "" {
+			o.OriginPatterns = append(o.OriginPatterns, u.Host)
+		}
+	}
+	return o
 }
 
 // New returns a Server over svc.
@@ -95,7 +123,8 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.AuthTimeout <= 0 {
 		opts.AuthTimeout = 30 * time.Second
 	}
-	return &Server{svc: svc, opts: opts, log: opts.Logger, policy: opts.Policy, conns: map[string]*conn{}}
+	return &Server{svc: svc, opts: opts, log: opts.Logger, policy: opts.Policy, conns: map[string]*conn{},
+		accept: acceptOptions(opts.AllowedOrigins)}
 }
 
 // frame is one outgoing WebSocket message.
@@ -140,11 +169,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
-	// Any origin may connect: credentials travel inside the protocol (the
-	// authenticate action), never in cookies, so a foreign page gains
-	// nothing by opening a socket; Horizon's panels connect from another
-	// origin. Compression costs memory per connection: off.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	// Compression costs memory per connection: off.
+	ws, err := websocket.Accept(w, r, &s.accept)
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
