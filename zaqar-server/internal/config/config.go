@@ -81,6 +81,9 @@ type Config struct {
 
 	Notification Notification
 
+	// Log is [DEFAULT]'s oslo.log options that take effect (and Debug).
+	Log Log
+
 	// Keystone is [keystone_authtoken] (keystonemiddleware's option names).
 	Keystone Keystone
 
@@ -129,6 +132,16 @@ type CORS struct {
 type Metrics struct {
 	Enabled bool
 	Listen
+}
+
+// Log holds the oslo.log options of [DEFAULT] we honour, with oslo.log's
+// names and meanings (oslo_log/_options.py): log_dir/log_file is the log
+// file; neither means standard output; use_stderr adds standard error.
+type Log struct {
+	File      string // log_file
+	Dir       string // log_dir
+	JSON      bool   // use_json
+	UseStderr bool   // use_stderr (default false, as in recent oslo.log)
 }
 
 // Keystone holds the options of [keystone_authtoken].
