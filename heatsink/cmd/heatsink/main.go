@@ -35,6 +35,7 @@ import (
 	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/version"
 )
 
 const usage = `usage:
@@ -90,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return 2
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, version.String("heatsink"))
+		return 0
 	}
 	c := &common{}
 	fs := flag.NewFlagSet("heatsink "+args[0], flag.ContinueOnError)

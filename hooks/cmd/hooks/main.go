@@ -33,6 +33,7 @@ import (
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
 	"github.com/zaqar-go/suite/hooks/watch"
+	"github.com/zaqar-go/suite/internal/version"
 )
 
 const usage = `usage:
@@ -82,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return 2
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, version.String("hooks"))
+		return 0
 	}
 	c := &common{}
 	name := args[0]

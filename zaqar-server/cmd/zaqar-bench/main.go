@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/zaqar-go/suite/internal/version"
 )
 
 type config struct {
@@ -63,7 +65,12 @@ func main() {
 	flag.BoolVar(&c.jsonOnly, "json", false, "print only the JSON line")
 	flag.BoolVar(&c.noKeepAlive, "no-keepalive", false, "a new HTTP connection per request (for servers that close after each answer)")
 	flag.BoolVar(&c.netHTTP, "net-http", false, "send every request with Go's net/http client (by default plain-http keep-alive requests use a lean client that spends about a third less CPU per request)")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("zaqar-bench"))
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
