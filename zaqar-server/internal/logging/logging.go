@@ -102,16 +102,32 @@ func NewHandler(w io.Writer, json bool, level slog.Leveler) slog.Handler {
 
 type requestIDKey struct{}
 
+// requestCtx carries the request id: one allocation per request, where
+// context.WithValue would take two (the node and the string boxed as any).
+type requestCtx struct {
+	context.Context
+	id string
+}
+
+func (c *requestCtx) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c // a pointer: no allocation per lookup
+	}
+	return c.Context.Value(key)
+}
+
 // WithRequestID returns ctx carrying id, which every line logged with the
 // context (log.InfoContext, LogAttrs) then shows as request_id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return &requestCtx{Context: ctx, id: id}
 }
 
 // RequestID is the request id of ctx, "" when none.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if c, ok := ctx.Value(requestIDKey{}).(*requestCtx); ok {
+		return c.id
+	}
+	return ""
 }
 
 // contextHandler adds the context's request id to each record.

@@ -101,7 +101,7 @@ func (s *Service) storeHealth(ctx context.Context, pool string, st storage.Store
 		v, err := vc.Volume(vctx)
 		cancel()
 		if err != nil {
-			log.Warn("health: messages could not be counted", "err", err)
+			log.WarnContext(ctx, "health: messages could not be counted", "err", err)
 		} else {
 			h.Volume = &v
 		}

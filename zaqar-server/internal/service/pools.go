@@ -209,7 +209,7 @@ func sortedKeys(m map[string]any) []string {
 func (s *Service) probe(ctx context.Context, cat poolCatalog, uri string, options map[string]any) error {
 	if err := cat.Probe(ctx, uri, options); err != nil {
 		// Not the URI itself: it may carry a password.
-		s.log.Info("pool URI does not answer", "err", err)
+		s.log.InfoContext(ctx, "pool URI does not answer", "err", err)
 		return zaqar.BadBodyf("cannot connect to %s", uri)
 	}
 	return nil
@@ -365,7 +365,7 @@ func (s *Service) DeletePool(ctx context.Context, name string) error {
 	// see it here and put the pool back.
 	if err := inUse(); err != nil {
 		if _, perr := cat.Pools().Put(ctx, p); perr != nil {
-			s.log.Error("pool deleted with queues on it", "pool", name, "err", perr)
+			s.log.ErrorContext(ctx, "pool deleted with queues on it", "pool", name, "err", perr)
 		}
 		return err
 	}

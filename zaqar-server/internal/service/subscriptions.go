@@ -150,7 +150,7 @@ func (s *Service) CreateSubscription(ctx context.Context, sc Scope, q zaqar.Queu
 	}
 	if s.notifier != nil {
 		if err := s.notifier.Confirm(ctx, q, sub, false); err != nil {
-			s.log.Error("subscription confirmation not queued", "project", q.Project, "queue", q.Name, "subscription", sub.ID, "err", err)
+			s.log.ErrorContext(ctx, "subscription confirmation not queued", "project", q.Project, "queue", q.Name, "subscription", sub.ID, "err", err)
 		}
 	}
 	return sub.ID, nil
@@ -276,7 +276,7 @@ func (s *Service) DeleteSubscription(ctx context.Context, q zaqar.QueueRef, id s
 	}
 	if s.notifier != nil {
 		if err := s.notifier.Forget(ctx, q, id); err != nil {
-			s.log.Warn("pending notifications of a deleted subscription not dropped", "subscription", id, "err", err)
+			s.log.WarnContext(ctx, "pending notifications of a deleted subscription not dropped", "subscription", id, "err", err)
 		}
 	}
 	return nil
@@ -313,7 +313,7 @@ func (s *Service) ConfirmSubscription(ctx context.Context, q zaqar.QueueRef, id 
 				err = s.notifier.Confirm(ctx, q, sub, true)
 			}
 			if err != nil {
-				s.log.Error("unsubscribe confirmation not queued", "subscription", id, "err", err)
+				s.log.ErrorContext(ctx, "unsubscribe confirmation not queued", "subscription", id, "err", err)
 			}
 		}
 	}

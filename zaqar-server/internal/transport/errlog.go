@@ -24,6 +24,12 @@ type ErrorLog struct {
 
 // Error logs msg at error level on log, unless this second's share is used.
 func (l *ErrorLog) Error(log *slog.Logger, msg string, args ...any) {
+	l.ErrorContext(context.Background(), log, msg, args...)
+}
+
+// ErrorContext is Error with the request's context, whose request id the
+// line then carries.
+func (l *ErrorLog) ErrorContext(ctx context.Context, log *slog.Logger, msg string, args ...any) {
 	n, ok := l.take()
 	if !ok {
 		return
@@ -31,7 +37,7 @@ func (l *ErrorLog) Error(log *slog.Logger, msg string, args ...any) {
 	if n > 0 {
 		args = append(args, "suppressed", n)
 	}
-	log.Log(context.Background(), slog.LevelError, msg, args...)
+	log.Log(ctx, slog.LevelError, msg, args...)
 }
 
 // take reports whether a line may pass now and how many were held back

@@ -90,7 +90,7 @@ func (s *Store) insertBatch(ctx context.Context, c *mongo.Collection, ref zaqar.
 		_, err = c.InsertMany(ctx, docs)
 		if err == nil {
 			if attempt > 0 {
-				s.log.Debug("post retried", "attempts", attempt+1, "project", ref.Project, "queue", ref.Name)
+				s.log.DebugContext(ctx, "post retried", "attempts", attempt+1, "project", ref.Project, "queue", ref.Name)
 			}
 			return ids, nil
 		}
@@ -100,7 +100,7 @@ func (s *Store) insertBatch(ctx context.Context, c *mongo.Collection, ref zaqar.
 		// Another poster took a marker first. Whatever part of this batch
 		// went in is an incomplete batch, never visible.
 		if attempt+1 >= s.opts.MaxAttempts || time.Since(start) > maxPostDuration {
-			s.log.Warn("post gave up on marker conflicts", "attempts", attempt+1, "project", ref.Project, "queue", ref.Name)
+			s.log.WarnContext(ctx, "post gave up on marker conflicts", "attempts", attempt+1, "project", ref.Project, "queue", ref.Name)
 			return nil, zaqar.Unavailablef(err, "No messages could be enqueued.")
 		}
 		if err := s.backoff(ctx, attempt); err != nil {

@@ -384,12 +384,12 @@ func (s *Store) release(ctx context.Context, q zaqar.QueueRef, pool string, st s
 		return
 	}
 	if err := s.cat.Catalogue().Delete(ctx, q, pool); err != nil {
-		s.log.Warn("pooling: cannot remove a placement", "project", q.Project, "queue", q.Name, "pool", pool, "err", err)
+		s.log.WarnContext(ctx, "pooling: cannot remove a placement", "project", q.Project, "queue", q.Name, "pool", pool, "err", err)
 		return
 	}
 	if in, err := holds(ctx, st, q); err == nil && in {
 		if now, err := s.cat.Catalogue().Insert(ctx, q, pool); err == nil && now != pool {
-			s.log.Error("pooling: queue written on two pools", "project", q.Project, "queue", q.Name, "pools", []string{pool, now})
+			s.log.ErrorContext(ctx, "pooling: queue written on two pools", "project", q.Project, "queue", q.Name, "pools", []string{pool, now})
 		}
 	}
 }

@@ -2,12 +2,14 @@ package rest_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/zaqar-server/internal/logging"
 	"github.com/zaqar-go/suite/zaqar-server/internal/metrics"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
@@ -23,6 +25,11 @@ var benchHandlers = []struct {
 	{"plain", func() rest.Options { return rest.Options{} }},
 	{"metrics", func() rest.Options { return rest.Options{Observe: metrics.New(metrics.Options{}).Route} }},
 	{"bodyguard", func() rest.Options { return rest.Options{BodyTimeout: time.Minute} }},
+	// The access log as an operator runs it: one JSON line a request (to
+	// io.Discard here; "plain" logs nothing, its logger discards).
+	{"access-log", func() rest.Options {
+		return rest.Options{Logger: slog.New(logging.NewHandler(io.Discard, true, slog.LevelInfo))}
+	}},
 }
 
 // discard is a ResponseWriter that keeps only the status, reused across

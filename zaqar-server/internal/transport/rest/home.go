@@ -103,7 +103,7 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 // ping answers 204 when storage is reachable, 503 with no body otherwise.
 func (h *handler) ping(w http.ResponseWriter, r *http.Request) {
 	if err := h.svc.Ping(r.Context()); err != nil {
-		h.log.Warn("ping: storage unreachable", "err", err)
+		h.log.WarnContext(r.Context(), "ping: storage unreachable", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}

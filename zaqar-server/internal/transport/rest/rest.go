@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
@@ -92,7 +91,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if opts.Observe != nil {
 		r.Use(h.observe)
 	}
-	r.Use(corsHandler(opts.CORS), h.bodyGuard, h.requestID, h.recoverer, h.presigned, h.authenticate)
+	r.Use(h.access, corsHandler(opts.CORS), h.bodyGuard, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
 	})
@@ -182,13 +181,6 @@ func New(svc *service.Service, opts Options) http.Handler {
 
 // ---- middleware --------------------------------------------------------
 
-func (h *handler) requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("x-openstack-request-id", "req-"+uuid.NewString())
-		next.ServeHTTP(w, r)
-	})
-}
-
 // recoverer turns a panic into a Zaqar 500 with a logged stack: a bug must
 // never drop the connection.
 func (h *handler) recoverer(next http.Handler) http.Handler {
@@ -198,7 +190,7 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				h.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 				writeJSON(w, http.StatusInternalServerError, transport.Doc{Title: "Internal server error", Description: "An unexpected error occurred."})
 			}
 		}()
@@ -348,6 +340,7 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			return
 		}
 		sc.Project = project
+		noteProject(w, project)
 		sc.Signed = isSigned(r)
 		if h.auth != nil && !sc.Signed {
 			sc.Token = r.Header.Get("X-Auth-Token") // validated by h.auth
@@ -419,7 +412,7 @@ func writeBody(w io.Writer, v any) {
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, doc := transport.Describe(err)
 	if status >= 500 {
-		h.failures.Error(h.log, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		h.failures.ErrorContext(r.Context(), h.log, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	writeJSON(w, status, doc)
 }

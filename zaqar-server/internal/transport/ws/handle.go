@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 
@@ -115,6 +116,11 @@ func (c *conn) handle(ctx context.Context, data []byte, binary bool) []byte {
 		return c.encode(noRequest, binary, errorResponse(http.StatusBadRequest, err.Error()))
 	}
 	resp := c.run(ctx, r)
+	c.requests++
+	if c.s.log.Enabled(ctx, slog.LevelDebug) {
+		c.s.log.LogAttrs(ctx, slog.LevelDebug, "websocket action", slog.String("conn", c.id),
+			slog.String("action", r.action), slog.String("project", c.project), slog.Int("status", resp.status))
+	}
 	e := r.echo
 	if resp.echo != nil {
 		e = *resp.echo
@@ -149,6 +155,7 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 	if err != nil {
 		return c.fail(r, err)
 	}
+	c.project = sc.Project
 	run, ok := actions[r.action]
 	if !ok {
 		return errorResponse(http.StatusNotImplemented, r.action+" is not implemented by this server.")

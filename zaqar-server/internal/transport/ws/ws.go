@@ -145,6 +145,10 @@ type conn struct {
 
 	notifyBinary atomic.Bool // notifications as MessagePack
 
+	// For the close line; read loop only.
+	project  string // the last request's project
+	requests int
+
 	mu       sync.Mutex
 	identity *Identity // nil until authenticated
 	token    string    // the identity's token
@@ -185,7 +189,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[c.id] = c
 	s.mu.Unlock()
-	s.log.Debug("websocket connection open", "conn", c.id, "remote", r.RemoteAddr)
+	opened := time.Now()
+	s.log.Info("websocket connection open", "conn", c.id, "remote", r.RemoteAddr)
 
 	// Requests run under a context that outlives a close, so an action in
 	// flight completes; shutting down waits for it.
@@ -200,7 +205,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delete(s.conns, c.id)
 	s.mu.Unlock()
 	c.cleanup(ctx)
-	s.log.Debug("websocket connection closed", "conn", c.id, "status", websocket.CloseStatus(err), "err", err)
+	s.log.Info("websocket connection closed", "conn", c.id, "remote", r.RemoteAddr, "project", c.project,
+		"requests", c.requests, "duration", time.Since(opened).Seconds(), "status", websocket.CloseStatus(err), "err", err)
 }
 
 // readLoop reads and answers requests in order until the connection ends.
