@@ -10,7 +10,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on --pprof-addr
@@ -21,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/version"
 	"github.com/zaqar-go/suite/zaqar-server/internal/app"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 )
@@ -39,7 +39,12 @@ func main() {
 	wsPort := flag.Int("ws-port", -1, "override [drivers:transport:websocket] port (0 picks a free port)")
 	printSample := flag.Bool("print-sample-config", false, "print the sample configuration (every option zaqar-server implements, at its default) and exit")
 	pprofAddr := flag.String("pprof-addr", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off when empty")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("zaqar-server"))
+		return
+	}
 
 	if *printSample {
 		if err := config.WriteSample(os.Stdout); err != nil {
@@ -56,11 +61,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "zaqar-server:", err)
 		os.Exit(2)
 	}
-	level := slog.LevelInfo
-	if cfg.Debug {
-		level = slog.LevelDebug
+	logger, err := openLog(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zaqar-server:", err)
+		os.Exit(2)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	defer logger.Close()
+	log := logger.Logger
 	if len(cfg.Ignored) > 0 {
 		log.Warn("configuration options that Zaqar or its libraries define have no effect in zaqar-server",
 			"ignored", strings.Join(cfg.Ignored, " "), "files", strings.Join(cfg.Files, " "))
@@ -83,8 +90,10 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	reopenOnHangup(ctx, logger)
 	if err := app.Run(ctx, cfg, log, nil); err != nil {
 		log.Error("zaqar-server failed", "err", err)
+		logger.Close()
 		os.Exit(1)
 	}
 }

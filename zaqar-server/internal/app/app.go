@@ -265,7 +265,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("zaqar-server listening", "addr", ln.Addr().String(), "message_store", cfg.MessageStore)
+	logStartup(log, cfg, ln.Addr(), sockets, metricsSrv.Addr)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -25,7 +25,7 @@ func serveMetrics(cfg config.Config, m *metrics.Metrics, log *slog.Logger) (*htt
 	if err != nil {
 		return nil, fmt.Errorf("[metrics] bind, port: %w", err)
 	}
-	srv.Handler = m.Handler()
+	srv.Handler, srv.Addr = m.Handler(), ln.Addr().String()
 	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
