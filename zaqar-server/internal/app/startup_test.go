@@ -1,0 +1,81 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/config"
+	"github.com/zaqar-go/suite/zaqar-server/internal/logging"
+)
+
+// syncBuffer is a bytes.Buffer the server's goroutines may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStartupLine: the line names every listener, the store, the
+// authentication and the data file, and each ignored option gets a WARN.
+func TestStartupLine(t *testing.T) {
+	cfg := config.Default()
+	cfg.WSGI.Port, cfg.WebSocket.Port = 0, 0
+	data := filepath.Join(t.TempDir(), "zaqar.db")
+	cfg.Stores["embedded"] = map[string]string{"path": data}
+	cfg.Ignored = []string{"[DEFAULT] use_syslog"}
+	var out syncBuffer
+	l, err := logging.New(logging.Options{JSON: true}, "zaqar-server", &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var api string
+	if err := Run(ctx, cfg, l.Logger, func(a string) { api = a; cancel() }); err != nil {
+		t.Fatal(err)
+	}
+	var started, warned map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		switch m["msg"] {
+		case "zaqar-server started":
+			started = m
+		case "option has no effect here":
+			warned = m
+		}
+	}
+	if started == nil {
+		t.Fatalf("no start-up line in:\n%s", out.String())
+	}
+	for k, v := range map[string]any{"api": api, "message_store": "embedded", "auth_strategy": "none", "data": data, "metrics": "off"} {
+		if started[k] != v {
+			t.Errorf("start-up line %s = %v, want %v", k, started[k], v)
+		}
+	}
+	for _, k := range []string{"websocket", "websocket_notifications", "version", "commit"} {
+		if s, _ := started[k].(string); s == "" {
+			t.Errorf("start-up line has no %s: %v", k, started)
+		}
+	}
+	if warned == nil || warned["option"] != "[DEFAULT] use_syslog" || warned["level"] != "WARN" {
+		t.Errorf("ignored option line = %v, want a WARN naming [DEFAULT] use_syslog", warned)
+	}
+}
