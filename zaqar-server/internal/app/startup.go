@@ -20,9 +20,13 @@ func logStartup(log *slog.Logger, cfg config.Config, api net.Addr, ws *webSocket
 	if metricsAddr == "" {
 		metricsAddr = "off"
 	}
-	attrs := []any{"version", v.Version, "commit", v.Commit,
-		"api", api.String(), "websocket", ws.apiLn.Addr().String(), "websocket_notifications", ws.notifyLn.Addr().String(),
-		"metrics", metricsAddr, "message_store", cfg.MessageStore}
+	attrs := []any{"version", v.Version, "commit", v.Commit, "api", api.String()}
+	if ws != nil {
+		attrs = append(attrs, "websocket", ws.apiLn.Addr().String(), "websocket_notifications", ws.notifyLn.Addr().String())
+	} else {
+		attrs = append(attrs, "websocket", "off")
+	}
+	attrs = append(attrs, "metrics", metricsAddr, "message_store", cfg.MessageStore)
 	if cfg.Pooling {
 		attrs = append(attrs, "pooling", true, "management_store", cfg.ManagementStore)
 	}
