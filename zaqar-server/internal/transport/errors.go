@@ -18,16 +18,18 @@ type Doc struct {
 }
 
 var statusOf = map[zaqar.Kind]int{
-	zaqar.Internal:     http.StatusInternalServerError,
-	zaqar.Invalid:      http.StatusBadRequest,
-	zaqar.Unauthorized: http.StatusUnauthorized,
-	zaqar.Forbidden:    http.StatusForbidden,
-	zaqar.NotFound:     http.StatusNotFound,
-	zaqar.Conflict:     http.StatusConflict,
-	zaqar.TooLarge:     http.StatusRequestEntityTooLarge,
-	zaqar.Unsupported:  http.StatusUnsupportedMediaType,
-	zaqar.Unavailable:  http.StatusServiceUnavailable,
-	zaqar.Timeout:      http.StatusRequestTimeout,
+	zaqar.Internal:         http.StatusInternalServerError,
+	zaqar.Invalid:          http.StatusBadRequest,
+	zaqar.Unauthorized:     http.StatusUnauthorized,
+	zaqar.Forbidden:        http.StatusForbidden,
+	zaqar.NotFound:         http.StatusNotFound,
+	zaqar.Conflict:         http.StatusConflict,
+	zaqar.TooLarge:         http.StatusRequestEntityTooLarge,
+	zaqar.Unsupported:      http.StatusUnsupportedMediaType,
+	zaqar.Unavailable:      http.StatusServiceUnavailable,
+	zaqar.Timeout:          http.StatusRequestTimeout,
+	zaqar.NotAcceptable:    http.StatusNotAcceptable,
+	zaqar.MethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
 // Describe is the only place a Kind meets a status code.

@@ -9,16 +9,18 @@ import (
 type Kind uint8
 
 const (
-	Internal     Kind = iota
-	Invalid           // 400
-	Forbidden         // 403
-	NotFound          // 404
-	Conflict          // 409
-	TooLarge          // 413
-	Unsupported       // 415
-	Unavailable       // 503: backend down; Zaqar appends "Please try again in a few seconds."
-	Unauthorized      // 401
-	Timeout           // 408: the client did not send its request in time
+	Internal         Kind = iota
+	Invalid               // 400
+	Forbidden             // 403
+	NotFound              // 404
+	Conflict              // 409
+	TooLarge              // 413
+	Unsupported           // 415
+	Unavailable           // 503: backend down; Zaqar appends "Please try again in a few seconds."
+	Unauthorized          // 401
+	Timeout               // 408: the client did not send its request in time
+	MethodNotAllowed      // 405
+	NotAcceptable         // 406: the client accepts no JSON
 )
 
 // Error is what every layer returns for a failure a client may see.

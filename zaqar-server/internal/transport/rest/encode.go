@@ -23,12 +23,37 @@ func writeBody(w io.Writer, v any) {
 }
 
 // fail writes err as Zaqar's error document; 5xx are logged once here.
+// Every error answer of the REST API, middleware's included, comes here.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, doc := transport.Describe(err)
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, errPanic) {
 		h.failures.ErrorContext(r.Context(), h.log, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	writeJSON(w, status, doc)
+}
+
+// Errors the router and middleware answer with, in Zaqar's (Falcon's)
+// words.
+var (
+	errNoRoute       = &zaqar.Error{Kind: zaqar.NotFound, Title: "404 Not Found"}
+	errNoMethod      = &zaqar.Error{Kind: zaqar.MethodNotAllowed, Title: "405 Method Not Allowed"}
+	errPanic         = &zaqar.Error{Kind: zaqar.Internal, Title: "Internal server error", Desc: "An unexpected error occurred."} // logged with its stack
+	errNotAuthorized = &zaqar.Error{Kind: zaqar.Forbidden, Title: zaqar.TitleNotAuthorized, Desc: "You are not authorized to complete this action."}
+	errURLEncoded    = &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid Content-Type",
+		Desc: "Endpoint does not accept `application/x-www-form-urlencoded` content; currently supported media type is `application/json`; specify proper client-side media type with the \"Content-Type\" header."}
+	errNotAcceptable = &zaqar.Error{Kind: zaqar.NotAcceptable, Title: "406 Not Acceptable",
+		Desc: "Endpoint only serves `application/json`; specify client-side media type support with the \"Accept\" header."}
+	errNoClientID   = &zaqar.Error{Kind: zaqar.Invalid, Title: "Missing header value", Desc: `The "Client-ID" header is required.`}
+	errNoProject    = &zaqar.Error{Kind: zaqar.Invalid, Title: "Project-Id Missing", Desc: "The header X-PROJECT-ID was missing"}
+	errEmptyProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Empty project header not allowed",
+		Desc: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}
+)
+
+// errBadName is Zaqar's answer to a queue or topic name (or project id)
+// it cannot take.
+func errBadName(kind string) error {
+	return &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid " + kind + " identification",
+		Desc: "The format of the submitted " + kind + " name or project id is not valid."}
 }
 
 var errBodyRead = &zaqar.Error{Kind: zaqar.Unavailable, Title: zaqar.TitleUnavailable, Desc: "Request body could not be read."}

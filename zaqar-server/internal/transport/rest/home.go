@@ -118,7 +118,7 @@ func (h *handler) pingHead(w http.ResponseWriter, r *http.Request) {
 // health runs the storage health probe; Zaqar serves it in admin mode only.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	if !h.admin {
-		writeJSON(w, http.StatusNotFound, map[string]string{"title": "404 Not Found"})
+		h.fail(w, r, errNoRoute)
 		return
 	}
 	health, err := h.svc.Health(r.Context())

@@ -13,7 +13,6 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
-	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -27,7 +26,7 @@ func (h *handler) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				h.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, transport.Doc{Title: "Internal server error", Description: "An unexpected error occurred."})
+				h.fail(w, r, errPanic)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -52,7 +51,7 @@ func (h *handler) presigned(next http.Handler) http.Handler {
 			Project: r.Header.Get("X-Project-ID"), Method: r.Method, Path: r.URL.Path,
 		}, time.Now())
 		if !ok {
-			writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
+			h.fail(w, r, errNoRoute)
 			return
 		}
 		// The signature, not the client, vouches for the project; roles and
@@ -91,8 +90,7 @@ func (h *handler) allow(rule string) func(http.Handler) http.Handler {
 			sc := scopeOf(r)
 			creds := policy.Creds{ProjectID: sc.Project, UserID: sc.UserID, Roles: sc.Roles}
 			if !h.policy.Allowed(rule, creds, policy.Target{"project_id": sc.Project}) {
-				writeJSON(w, http.StatusForbidden, transport.Doc{Title: zaqar.TitleNotAuthorized,
-					Description: "You are not authorized to complete this action."})
+				h.fail(w, r, errNotAuthorized)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -104,8 +102,7 @@ func (h *handler) nonURLEncoded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
 		if r.ContentLength > 0 && ct == "application/x-www-form-urlencoded" {
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid Content-Type",
-				Description: "Endpoint does not accept `application/x-www-form-urlencoded` content; currently supported media type is `application/json`; specify proper client-side media type with the \"Content-Type\" header."})
+			h.fail(w, r, errURLEncoded)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -115,8 +112,7 @@ func (h *handler) nonURLEncoded(next http.Handler) http.Handler {
 func (h *handler) acceptsJSON(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a := r.Header.Get("Accept"); a != "" && !acceptsJSON(a) {
-			writeJSON(w, http.StatusNotAcceptable, transport.Doc{Title: "406 Not Acceptable",
-				Description: "Endpoint only serves `application/json`; specify client-side media type support with the \"Accept\" header."})
+			h.fail(w, r, errNotAcceptable)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -140,7 +136,7 @@ func (h *handler) scope(next http.Handler) http.Handler {
 		var sc service.Scope
 		ids, ok := r.Header["Client-Id"]
 		if !ok {
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Missing header value", Description: `The "Client-ID" header is required.`})
+			h.fail(w, r, errNoClientID)
 			return
 		}
 		sc.ClientID = ids[0]
@@ -168,11 +164,10 @@ func (h *handler) scope(next http.Handler) http.Handler {
 		}
 		switch {
 		case !haveProject:
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Project-Id Missing", Description: "The header X-PROJECT-ID was missing"})
+			h.fail(w, r, errNoProject)
 			return
 		case project == "":
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Empty project header not allowed",
-				Description: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."})
+			h.fail(w, r, errEmptyProject)
 			return
 		}
 		sc.Project = project
@@ -199,8 +194,7 @@ func (h *handler) queueName(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := queueOf(r)
 		if err := service.ValidateQueue(q); err != nil {
-			writeJSON(w, http.StatusBadRequest, transport.Doc{Title: "Invalid " + q.Kind() + " identification",
-				Description: "The format of the submitted " + q.Kind() + " name or project id is not valid."})
+			h.fail(w, r, errBadName(q.Kind()))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -86,7 +86,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 	}
 	r.Use(h.access, corsHandler(opts.CORS), h.bodyGuard, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, transport.Doc{Title: "404 Not Found"})
+		h.fail(w, r, errNoRoute)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		// chi drops its Allow header when the handler is ours; Falcon sends one.
@@ -97,7 +97,7 @@ func New(svc *service.Service, opts Options) http.Handler {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, transport.Doc{Title: "405 Method Not Allowed"})
+		h.fail(w, req, errNoMethod)
 	})
 	r.Get("/", h.versions)
 	// Probes for load balancers and orchestrators, outside Zaqar's API.
