@@ -341,12 +341,21 @@ func (s *Service) ValidateDeletion(p DeleteParams) error {
 	return nil
 }
 
-// DeleteMessages deletes messages by id, ignoring claims unless
-// message_delete_with_claim_id is on.
-func (s *Service) DeleteMessages(ctx context.Context, q zaqar.QueueRef, p DeleteParams) error {
-	if err := s.ValidateDeletion(DeleteParams{IDs: p.IDs, ClaimIDs: p.ClaimIDs}); err != nil {
-		return err
+// DeleteMessages is a bulk delete as both wires ask for it: by ids, or a
+// pop of up to p.Pop messages, which returns the messages it removed.
+func (s *Service) DeleteMessages(ctx context.Context, q zaqar.QueueRef, p DeleteParams) (popped []zaqar.Message, err error) {
+	if err := s.ValidateDeletion(p); err != nil {
+		return nil, err
 	}
+	if p.IDs != nil {
+		return nil, s.deleteByIDs(ctx, q, p)
+	}
+	return s.PopMessages(ctx, q, *p.Pop)
+}
+
+// deleteByIDs deletes messages by id, ignoring claims unless
+// message_delete_with_claim_id is on.
+func (s *Service) deleteByIDs(ctx context.Context, q zaqar.QueueRef, p DeleteParams) error {
 	var claimIDs []string
 	if s.limits.MessageDeleteWithClaimID {
 		claimIDs = p.ClaimIDs

@@ -84,9 +84,25 @@ func ParseQueueMetadata(body []byte) (zaqar.Metadata, error) {
 	return zaqar.Metadata(m), nil
 }
 
-// CreateQueue creates a queue; on an existing queue it changes nothing and
-// returns created=false, as Zaqar does.
-func (s *Service) CreateQueue(ctx context.Context, q zaqar.QueueRef, meta zaqar.Metadata) (bool, error) {
+// CreateQueue creates a queue with the metadata document doc (nil: none),
+// checking its size and decoding it first; on an existing queue it changes
+// nothing and returns created=false, as Zaqar does.
+func (s *Service) CreateQueue(ctx context.Context, q zaqar.QueueRef, doc []byte) (bool, error) {
+	var meta zaqar.Metadata
+	if doc != nil {
+		if err := s.CheckQueueMetadataSize(int64(len(doc))); err != nil {
+			return false, err
+		}
+		var err error
+		if meta, err = ParseQueueMetadata(doc); err != nil {
+			return false, err
+		}
+	}
+	return s.CreateQueueWith(ctx, q, meta)
+}
+
+// CreateQueueWith creates a queue with decoded metadata.
+func (s *Service) CreateQueueWith(ctx context.Context, q zaqar.QueueRef, meta zaqar.Metadata) (bool, error) {
 	if err := ValidateQueue(q); err != nil {
 		return false, err
 	}

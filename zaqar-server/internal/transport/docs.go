@@ -74,3 +74,32 @@ func MessageStatOf(m *zaqar.MessageStat) MessageStat {
 	}
 	return d
 }
+
+// Popped is a message removed by a pop as both wires show it: the storage
+// record, as Zaqar returns it.
+type Popped struct {
+	ID         string          `json:"id"`
+	Age        int64           `json:"age"`
+	TTL        int64           `json:"ttl"`
+	Body       json.RawMessage `json:"body"`
+	ClaimID    *string         `json:"claim_id"`
+	ClaimCount int             `json:"claim_count"`
+	Checksum   string          `json:"checksum,omitempty"`
+}
+
+// PoppedOf renders popped messages; never nil, so the list is [] when empty.
+func PoppedOf(msgs []zaqar.Message) []Popped {
+	out := make([]Popped, len(msgs))
+	for i, m := range msgs {
+		body := m.Body
+		if len(body) == 0 {
+			body = jsonNull
+		}
+		out[i] = Popped{ID: m.ID, Age: Seconds(m.Age), TTL: Seconds(m.TTL), Body: body, ClaimCount: m.ClaimCount, Checksum: m.Checksum}
+		if m.ClaimID != "" {
+			id := m.ClaimID
+			out[i].ClaimID = &id
+		}
+	}
+	return out
+}

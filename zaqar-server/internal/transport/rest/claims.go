@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 )
 
 // claimBodyLimit bounds claim documents, which hold two integers.
@@ -40,8 +42,8 @@ func (h *handler) getClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"age":      seconds(c.Age),
-		"ttl":      seconds(c.TTL),
+		"age":      transport.Seconds(c.Age),
+		"ttl":      transport.Seconds(c.TTL),
 		"href":     r.URL.Path,
 		"messages": messagesOut(queueBase(r), msgs),
 	})

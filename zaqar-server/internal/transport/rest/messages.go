@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -30,7 +31,7 @@ func messageOut(base string, m zaqar.Message) messageDoc {
 	if len(body) == 0 {
 		body = json.RawMessage("null")
 	}
-	return messageDoc{ID: m.ID, Href: href, TTL: seconds(m.TTL), Age: seconds(m.Age), Body: body, Checksum: m.Checksum}
+	return messageDoc{ID: m.ID, Href: href, TTL: transport.Seconds(m.TTL), Age: transport.Seconds(m.Age), Body: body, Checksum: m.Checksum}
 }
 
 func messagesOut(base string, msgs []zaqar.Message) []messageDoc {
@@ -132,17 +133,6 @@ func (h *handler) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// popDoc is the raw storage form Zaqar returns for pop.
-type popDoc struct {
-	ID         string          `json:"id"`
-	Age        int64           `json:"age"`
-	TTL        int64           `json:"ttl"`
-	Body       json.RawMessage `json:"body"`
-	ClaimID    *string         `json:"claim_id"`
-	ClaimCount int             `json:"claim_count"`
-	Checksum   string          `json:"checksum,omitempty"`
-}
-
 func (h *handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
 	p := service.DeleteParams{IDs: paramList(r, "ids")}
 	if h.limits.MessageDeleteWithClaimID {
@@ -153,34 +143,14 @@ func (h *handler) deleteMessages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.svc.ValidateDeletion(p); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.IDs != nil {
-		if err := h.svc.DeleteMessages(r.Context(), queueOf(r), p); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	msgs, err := h.svc.PopMessages(r.Context(), queueOf(r), *p.Pop)
+	popped, err := h.svc.DeleteMessages(r.Context(), queueOf(r), p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]popDoc, len(msgs))
-	for i, m := range msgs {
-		body := m.Body
-		if len(body) == 0 {
-			body = json.RawMessage("null")
-		}
-		out[i] = popDoc{ID: m.ID, Age: seconds(m.Age), TTL: seconds(m.TTL), Body: body, ClaimCount: m.ClaimCount, Checksum: m.Checksum}
-		if m.ClaimID != "" {
-			id := m.ClaimID
-			out[i].ClaimID = &id
-		}
+	if p.IDs != nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	writeJSON(w, http.StatusOK, map[string]any{"messages": transport.PoppedOf(popped)})
 }

@@ -100,18 +100,10 @@ func (h *handler) createQueue(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.svc.CheckQueueMetadataSize(int64(len(body))); err != nil {
-		h.fail(w, r, err)
-		return
+	if len(body) == 0 && r.ContentLength <= 0 {
+		body = nil // no metadata document
 	}
-	var meta zaqar.Metadata
-	if len(body) > 0 || r.ContentLength > 0 {
-		if meta, err = service.ParseQueueMetadata(body); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	created, err := h.svc.CreateQueue(r.Context(), queueOf(r), meta)
+	created, err := h.svc.CreateQueue(r.Context(), queueOf(r), body)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -215,13 +207,6 @@ func (h *handler) purgeQueue(w http.ResponseWriter, r *http.Request) {
 
 // queueBase is /v2/queues/{name} (or /v2/topics/{name}) of the request.
 func queueBase(r *http.Request) string { return queueOf(r).Path() }
-
-func seconds(d time.Duration) int64 {
-	if d < 0 {
-		return 0
-	}
-	return int64(d / time.Second)
-}
 
 // shareQueue creates a pre-signed URL (200, not 201, as in Zaqar).
 func (h *handler) shareQueue(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -37,7 +38,7 @@ func claimGet(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r
 		return c.fail(r, err)
 	}
 	return response{status: http.StatusOK, body: map[string]any{
-		"age": seconds(claim.Age), "ttl": seconds(claim.TTL), "messages": claimed(id, msgs),
+		"age": transport.Seconds(claim.Age), "ttl": transport.Seconds(claim.TTL), "messages": claimed(id, msgs),
 	}}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -22,7 +23,7 @@ type messageDoc struct {
 // messageOut formats m. Zaqar fills claim_id only in claim answers; we
 // show a message's live claim wherever the message appears.
 func messageOut(m zaqar.Message) messageDoc {
-	d := messageDoc{ID: m.ID, TTL: seconds(m.TTL), Age: seconds(m.Age), Body: m.Body}
+	d := messageDoc{ID: m.ID, TTL: transport.Seconds(m.TTL), Age: transport.Seconds(m.Age), Body: m.Body}
 	if len(d.Body) == 0 {
 		d.Body = jsonNull
 	}
@@ -104,17 +105,6 @@ func messageDelete(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueR
 	return response{status: http.StatusNoContent, body: emptyObject}
 }
 
-// popDoc is a popped message as Zaqar returns it: the storage record.
-type popDoc struct {
-	ID         string          `json:"id"`
-	Age        int64           `json:"age"`
-	TTL        int64           `json:"ttl"`
-	Body       json.RawMessage `json:"body"`
-	ClaimID    *string         `json:"claim_id"`
-	ClaimCount int             `json:"claim_count"`
-	Checksum   string          `json:"checksum,omitempty"`
-}
-
 // messageDeleteMany deletes by message_ids (204) or pops (200 with the
 // messages); exactly one of them must be given.
 func messageDeleteMany(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r *request) response {
@@ -135,30 +125,12 @@ func messageDeleteMany(ctx context.Context, c *conn, _ service.Scope, q zaqar.Qu
 			p.ClaimIDs = claimIDs
 		}
 	}
-	if err := c.s.svc.ValidateDeletion(p); err != nil {
-		return c.fail(r, err)
-	}
-	if p.IDs != nil {
-		if err := c.s.svc.DeleteMessages(ctx, q, p); err != nil {
-			return c.fail(r, err)
-		}
-		return response{status: http.StatusNoContent, body: emptyObject}
-	}
-	msgs, err := c.s.svc.PopMessages(ctx, q, *p.Pop)
+	popped, err := c.s.svc.DeleteMessages(ctx, q, p)
 	if err != nil {
 		return c.fail(r, err)
 	}
-	out := make([]popDoc, len(msgs))
-	for i, m := range msgs {
-		body := m.Body
-		if len(body) == 0 {
-			body = jsonNull
-		}
-		out[i] = popDoc{ID: m.ID, Age: seconds(m.Age), TTL: seconds(m.TTL), Body: body, ClaimCount: m.ClaimCount, Checksum: m.Checksum}
-		if m.ClaimID != "" {
-			id := m.ClaimID
-			out[i].ClaimID = &id
-		}
+	if p.IDs != nil {
+		return response{status: http.StatusNoContent, body: emptyObject}
 	}
-	return response{status: http.StatusOK, body: map[string]any{"messages": out}}
+	return response{status: http.StatusOK, body: map[string]any{"messages": transport.PoppedOf(popped)}}
 }

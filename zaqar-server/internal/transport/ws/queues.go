@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
@@ -37,18 +36,13 @@ func queueList(ctx context.Context, c *conn, sc service.Scope, _ zaqar.QueueRef,
 }
 
 func queueCreate(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r *request) response {
-	var meta zaqar.Metadata
+	// Zaqar measures the metadata's Python repr; the service measures its
+	// JSON.
+	var doc []byte
 	if raw, ok := r.body["metadata"]; ok && kindOf(raw) != kindNull {
-		// Zaqar measures the metadata's Python repr; we measure its JSON.
-		if err := c.s.svc.CheckQueueMetadataSize(int64(len(raw))); err != nil {
-			return c.fail(r, err)
-		}
-		var err error
-		if meta, err = service.ParseQueueMetadata(raw); err != nil {
-			return c.fail(r, err)
-		}
+		doc = raw
 	}
-	created, err := c.s.svc.CreateQueue(ctx, q, meta)
+	created, err := c.s.svc.CreateQueue(ctx, q, doc)
 	if err != nil {
 		return c.fail(r, err)
 	}
@@ -112,11 +106,4 @@ func queuePurge(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef,
 		return c.fail(r, err)
 	}
 	return response{status: http.StatusNoContent, body: emptyObject}
-}
-
-func seconds(d time.Duration) int64 {
-	if d < 0 {
-		return 0
-	}
-	return int64(d / time.Second)
 }
