@@ -161,33 +161,37 @@ func Keystone(ctx context.Context, cfg config.Config, log *slog.Logger) (*keysto
 
 // Service builds the one service layer both transports use; notifier and
 // validator may be nil.
-func Service(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) *service.Service {
+func Service(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (*service.Service, error) {
+	pol, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
 	so := service.Options{Limits: cfg.Limits, Checksum: cfg.EnableChecksum,
 		EncryptionKey: cfg.EncryptionKey, PreviousKeys: cfg.EncryptionPreviousKeys,
-		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log}
+		SignedURLKey: cfg.SignedURLKey, Notifier: notifier, Logger: log, Policy: pol}
 	if validator != nil {
 		so.CreateTrust = func(ctx context.Context, sc service.Scope, expires time.Time) (string, error) {
 			trustor := keystone.Identity{UserID: sc.UserID, ProjectID: sc.Project, Roles: sc.Roles}
 			return validator.CreateTrust(ctx, sc.Token, trustor, nil, expires)
 		}
 	}
-	return service.New(store, so)
+	return service.New(store, so), nil
 }
 
 // Handler builds the HTTP API over store; notifier and validator may be nil.
 func Handler(cfg config.Config, store storage.Store, notifier *notify.Notifier, validator *keystone.Validator, log *slog.Logger) (http.Handler, error) {
-	return restHandler(cfg, Service(cfg, store, notifier, validator, log), validator, nil, log)
+	svc, err := Service(cfg, store, notifier, validator, log)
+	if err != nil {
+		return nil, err
+	}
+	return restHandler(cfg, svc, validator, nil, log)
 }
 
 // restHandler builds the HTTP API; m (nil without [metrics]) records its
 // requests.
 func restHandler(cfg config.Config, svc *service.Service, validator *keystone.Validator, m *metrics.Metrics, log *slog.Logger) (http.Handler, error) {
-	pol, err := policy.Load(cfg.PolicyFile)
-	if err != nil {
-		return nil, err
-	}
 	c := cfg.CORS
-	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, Policy: pol, BodyTimeout: cfg.RequestBodyTimeout,
+	opts := rest.Options{Logger: log, AdminMode: cfg.AdminMode, Pooling: cfg.Pooling, BodyTimeout: cfg.RequestBodyTimeout,
 		CORS: &rest.CORS{AllowedOrigins: c.AllowedOrigins, AllowCredentials: c.AllowCredentials, ExposeHeaders: c.ExposeHeaders,
 			MaxAge: c.MaxAge, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders}}
 	if m != nil {
@@ -230,7 +234,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 		return err
 	}
 	notifier := Notifier(cfg, store, validator, log, observe)
-	svc := Service(cfg, store, notifier, validator, log)
+	svc, err := Service(cfg, store, notifier, validator, log)
+	if err != nil {
+		return err
+	}
 	handler, err := restHandler(cfg, svc, validator, m, log)
 	if err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/zaqar-go/suite/keystone"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
-	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/ws"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -39,10 +38,6 @@ func listenWebSocket(cfg config.Config, svc *service.Service, validator *keyston
 		log.Info("websocket disabled: [drivers:transport:websocket] enabled = false")
 		return nil, nil
 	}
-	pol, err := policy.Load(cfg.PolicyFile)
-	if err != nil {
-		return nil, err
-	}
 	nln, err := net.Listen("tcp", net.JoinHostPort(wc.NotificationBind, strconv.Itoa(wc.NotificationPort)))
 	if err != nil {
 		return nil, fmt.Errorf("[drivers:transport:websocket] notification-bind, notification-port: %w", err)
@@ -52,7 +47,7 @@ func listenWebSocket(cfg config.Config, svc *service.Service, validator *keyston
 	host := advertisedHost(wc.NotificationBind)
 	notificationURL := "http://" + net.JoinHostPort(host, strconv.Itoa(nln.Addr().(*net.TCPAddr).Port)) + "/"
 	wlog := log.With("transport", "websocket")
-	server := ws.New(svc, ws.Options{Logger: wlog, Policy: pol, Authenticate: authenticator(validator), NotificationURL: notificationURL,
+	server := ws.New(svc, ws.Options{Logger: wlog, Authenticate: authenticator(validator), NotificationURL: notificationURL,
 		AllowedOrigins: cfg.CORS.AllowedOrigins})
 	ln, err := net.Listen("tcp", net.JoinHostPort(wc.Bind, strconv.Itoa(wc.Port)))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -32,6 +33,8 @@ type Options struct {
 	// with _enable_encrypt_messages; PreviousKeys still open older bodies.
 	EncryptionKey string
 	PreviousKeys  []string
+	// Policy decides Authorize; nil means Zaqar's default rules.
+	Policy *policy.Enforcer
 	// ReadyTTL is how long a readiness answer is reused (default 1 s).
 	ReadyTTL time.Duration
 	Logger   *slog.Logger
@@ -49,6 +52,7 @@ type Service struct {
 	sealer    *sealer
 	ready     readiness
 	log       *slog.Logger
+	policy    *policy.Enforcer
 }
 
 // New returns a Service over store.
@@ -68,8 +72,12 @@ func New(store storage.Store, opts Options) *Service {
 	if opts.ReadyTTL <= 0 {
 		opts.ReadyTTL = time.Second
 	}
+	if opts.Policy == nil {
+		opts.Policy, _ = policy.New(policy.Defaults())
+	}
 	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey,
-		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, ready: readiness{ttl: opts.ReadyTTL}, log: log}
+		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, ready: readiness{ttl: opts.ReadyTTL}, log: log,
+		policy: opts.Policy}
 }
 
 // Limits returns the limits the service enforces.

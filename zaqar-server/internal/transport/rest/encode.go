@@ -35,11 +35,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // Errors the router and middleware answer with, in Zaqar's (Falcon's)
 // words.
 var (
-	errNoRoute       = &zaqar.Error{Kind: zaqar.NotFound, Title: "404 Not Found"}
-	errNoMethod      = &zaqar.Error{Kind: zaqar.MethodNotAllowed, Title: "405 Method Not Allowed"}
-	errPanic         = &zaqar.Error{Kind: zaqar.Internal, Title: "Internal server error", Desc: "An unexpected error occurred."} // logged with its stack
-	errNotAuthorized = &zaqar.Error{Kind: zaqar.Forbidden, Title: zaqar.TitleNotAuthorized, Desc: "You are not authorized to complete this action."}
-	errURLEncoded    = &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid Content-Type",
+	errNoRoute    = &zaqar.Error{Kind: zaqar.NotFound, Title: "404 Not Found"}
+	errNoMethod   = &zaqar.Error{Kind: zaqar.MethodNotAllowed, Title: "405 Method Not Allowed"}
+	errPanic      = &zaqar.Error{Kind: zaqar.Internal, Title: "Internal server error", Desc: "An unexpected error occurred."} // logged with its stack
+	errURLEncoded = &zaqar.Error{Kind: zaqar.Invalid, Title: "Invalid Content-Type",
 		Desc: "Endpoint does not accept `application/x-www-form-urlencoded` content; currently supported media type is `application/json`; specify proper client-side media type with the \"Content-Type\" header."}
 	errNotAcceptable = &zaqar.Error{Kind: zaqar.NotAcceptable, Title: "406 Not Acceptable",
 		Desc: "Endpoint only serves `application/json`; specify client-side media type support with the \"Accept\" header."}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -83,14 +82,12 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 // allow enforces a policy rule (zaqar/common/policies); refusals are 403.
 func (h *handler) allow(rule string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		if h.policy.AllowsAll(rule) {
+		if h.svc.AllowsAll(rule) {
 			return next // most of Zaqar's default rules: nothing to check per request
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			sc := scopeOf(r)
-			creds := policy.Creds{ProjectID: sc.Project, UserID: sc.UserID, Roles: sc.Roles}
-			if !h.policy.Allowed(rule, creds, policy.Target{"project_id": sc.Project}) {
-				h.fail(w, r, errNotAuthorized)
+			if err := h.svc.Authorize(scopeOf(r), rule); err != nil {
+				h.fail(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -25,8 +24,6 @@ type Options struct {
 	AdminMode bool
 	// Pooling serves the pools and flavors API (with AdminMode, as Zaqar).
 	Pooling bool
-	// Policy decides every route's rule; nil means Zaqar's defaults.
-	Policy *policy.Enforcer
 	// Authenticate, when set, guards every request except GET / and those a
 	// valid pre-signed URL authorises (keystone auth_token middleware). It
 	// must leave the caller's project, user and roles in the X-Project-Id,
@@ -59,7 +56,6 @@ type handler struct {
 	log    *slog.Logger
 	admin  bool
 	pools  bool
-	policy *policy.Enforcer
 	auth   func(http.Handler) http.Handler
 	ident  func(ctx context.Context) (project, user string, roles []string, ok bool)
 	routes *routeTable // with Options.Observe
@@ -75,11 +71,8 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, policy: opts.Policy, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{},
+	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{},
 		bodyTimeout: opts.BodyTimeout, connClosed: opts.ConnClosed}
-	if h.policy == nil {
-		h.policy, _ = policy.New(policy.Defaults())
-	}
 	r := chi.NewRouter()
 	if opts.Observe != nil {
 		r.Use(h.observe)

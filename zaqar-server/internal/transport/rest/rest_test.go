@@ -457,7 +457,7 @@ func TestPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a = newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{Policy: p})
+	a = newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits(), Policy: p}, rest.Options{})
 	a.expect("PUT", "/v2/queues/q", "", 201)
 	a.expect("DELETE", "/v2/queues/q", "", 403)
 	a.expect("DELETE", "/v2/queues/q", "", 204, "X-Roles", "admin")
@@ -563,7 +563,7 @@ func TestIdentityFromContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits()}, rest.Options{Authenticate: auth, Identity: ident, Policy: p})
+	a := newAPIWith(t, nil, service.Options{Limits: zaqar.DefaultLimits(), Policy: p}, rest.Options{Authenticate: auth, Identity: ident})
 
 	// do sends X-Project-ID p1; the token says p2, and p2 is what counts.
 	a.expect("POST", "/v2/queues/q/messages", `{"messages":[{"body":1}]}`, 201, "X-Auth-Token", "alt", "X-Roles", "admin")

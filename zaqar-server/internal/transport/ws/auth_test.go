@@ -47,7 +47,7 @@ func newAuthEnv(t *testing.T, pol *policy.Enforcer) (*env, *tokens) {
 		"other":  {ProjectID: "p-other", UserID: "u4", ExpiresAt: time.Now().Add(time.Hour)},
 		"member": {ProjectID: "p-token", UserID: "u5", Roles: []string{"member"}, ExpiresAt: time.Now().Add(time.Hour)},
 	}}
-	return newEnv(t, envOptions{signingKey: "secret", ws: Options{Authenticate: k.authenticate, Policy: pol}}), k
+	return newEnv(t, envOptions{signingKey: "secret", ws: Options{Authenticate: k.authenticate}, policy: pol}), k
 }
 
 var authOK = map[string]any{"message": "Authentified."}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 
-	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -174,10 +173,8 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 			return c.fail(r, err)
 		}
 	}
-	creds := policy.Creds{ProjectID: sc.Project, UserID: sc.UserID, Roles: sc.Roles}
-	if !c.s.policy.Allowed(rules[r.action], creds, policy.Target{"project_id": sc.Project}) {
-		return c.fail(r, &zaqar.Error{Kind: zaqar.Forbidden, Title: zaqar.TitleNotAuthorized,
-			Desc: "You are not authorized to complete this action."})
+	if err := c.s.svc.Authorize(sc, rules[r.action]); err != nil {
+		return c.fail(r, err)
 	}
 	return run(service.WithScope(ctx, sc), c, sc, q, r)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
-	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -30,9 +29,6 @@ type Identity struct {
 // Options configure a Server; zero values take the defaults in brackets.
 type Options struct {
 	Logger *slog.Logger
-	// Policy decides each action with the rule of its REST route; nil
-	// means Zaqar's defaults.
-	Policy *policy.Enforcer
 	// Authenticate, when set, turns authentication on: it validates a
 	// token sent with the authenticate action. A *zaqar.Error result gives
 	// its status (503 when Keystone is down), any other error 401.
@@ -60,10 +56,9 @@ const envelopeAllowance = 64 << 10
 
 // Server serves WebSocket connections; it is an http.Handler.
 type Server struct {
-	svc    *service.Service
-	opts   Options
-	log    *slog.Logger
-	policy *policy.Enforcer
+	svc  *service.Service
+	opts Options
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	conns   map[string]*conn
@@ -101,9 +96,6 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Policy == nil {
-		opts.Policy, _ = policy.New(policy.Defaults())
-	}
 	if opts.SendQueue <= 0 {
 		opts.SendQueue = 64
 	}
@@ -123,7 +115,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.AuthTimeout <= 0 {
 		opts.AuthTimeout = 30 * time.Second
 	}
-	return &Server{svc: svc, opts: opts, log: opts.Logger, policy: opts.Policy, conns: map[string]*conn{},
+	return &Server{svc: svc, opts: opts, log: opts.Logger, conns: map[string]*conn{},
 		accept: acceptOptions(opts.AllowedOrigins)}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
+	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
@@ -41,6 +42,7 @@ type envOptions struct {
 	ws         Options
 	signingKey string
 	limits     *zaqar.Limits
+	policy     *policy.Enforcer
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -54,7 +56,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.notifier = notify.New(e.store, notify.Options{SignedURLKey: o.signingKey, Workers: 4})
 	done := make(chan struct{})
 	go func() { e.notifier.Run(ctx); close(done) }()
-	e.svc = service.New(e.store, service.Options{Limits: limits, SignedURLKey: o.signingKey, Notifier: e.notifier})
+	e.svc = service.New(e.store, service.Options{Limits: limits, SignedURLKey: o.signingKey, Notifier: e.notifier, Policy: o.policy})
 	// The listener needs the server and the server the listener's URL.
 	var srv *Server
 	listener := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
