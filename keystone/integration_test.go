@@ -15,7 +15,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,20 +23,14 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/trusts"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
-// requireEnv returns the variable, or skips the test (fails it when
-// ZAQAR_TEST_REQUIRE_ALL=1) when it is not set.
+// requireEnv returns the variable scripts/keystone writes (testenv.Env).
 func requireEnv(t testing.TB, name string) string {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not set and ZAQAR_TEST_REQUIRE_ALL=1 (run scripts/keystone start DIR and source DIR/env)", name)
-		}
-		t.Skipf("%s is not set (run scripts/keystone start DIR and source DIR/env)", name)
-	}
-	return v
+	return testenv.Env(t, name, "run scripts/keystone start DIR and source DIR/env")
 }
 
 // realKeystone is the environment scripts/keystone writes.

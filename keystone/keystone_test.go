@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 func TestNewConfig(t *testing.T) {
@@ -272,13 +274,7 @@ func TestCacheLRU(t *testing.T) {
 // waitFor polls cond; the test's deadline bounds it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		select {
-		case <-t.Context().Done():
-			t.Fatalf("gave up waiting for %s", what)
-		case <-time.After(time.Millisecond):
-		}
-	}
+	testenv.Eventually(t, what, 30*time.Second, time.Millisecond, cond)
 }
 
 func TestValidateCoalesces(t *testing.T) {

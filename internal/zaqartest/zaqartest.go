@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 var (
@@ -39,14 +41,7 @@ func Main(m *testing.M) {
 // ZAQAR_TEST_REQUIRE_ALL=1) when it is not set.
 func RequireEnv(t testing.TB, name, hint string) string {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not set and ZAQAR_TEST_REQUIRE_ALL=1 (%s)", name, hint)
-		}
-		t.Skipf("%s is not set (%s)", name, hint)
-	}
-	return v
+	return testenv.Env(t, name, hint)
 }
 
 // build compiles ./zaqar-server once per test binary into a temporary

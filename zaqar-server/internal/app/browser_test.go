@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
@@ -56,13 +56,7 @@ run();
 // Chromium: the origin listed in [cors] allowed_origin uses both APIs;
 // another (the same page under localhost) can do neither.
 func TestCORSInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatal("chromium is not installed and ZAQAR_TEST_REQUIRE_ALL=1 (apt-get install chromium)")
-		}
-		t.Skip("chromium is not installed")
-	}
+	chromium := testenv.LookPath(t, "chromium", "apt-get install chromium")
 	results := make(chan []byte, 1)
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/result" {

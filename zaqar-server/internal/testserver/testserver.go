@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
 )
 
@@ -158,17 +159,10 @@ func StartFerretDB(t testing.TB, dir string, port int) *FerretDB {
 func (f *FerretDB) URL() string { return fmt.Sprintf("mongodb://127.0.0.1:%d/", f.Port) }
 
 // LookPath finds a program: the test is skipped without it, or fails under
-// ZAQAR_TEST_REQUIRE_ALL=1.
+// ZAQAR_TEST_REQUIRE_ALL=1 (testenv.LookPath).
 func LookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not on PATH and ZAQAR_TEST_REQUIRE_ALL=1", name)
-		}
-		t.Skipf("%s is not on PATH", name)
-	}
-	return bin
+	return testenv.LookPath(t, name, "")
 }
 
 // FreePort returns a free loopback port below 55536 (a Redis Cluster node

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 // recorder is a combiner's run function that records the groups it is
@@ -58,13 +60,7 @@ func waiting[T, R any](c *combiner[T, R], key string) int {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, what, 5*time.Second, time.Millisecond, cond)
 }
 
 func TestCombinerGroupsWaitingRequests(t *testing.T) {

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -51,14 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 // CI never passes by skipping a driver.
 func RequireEnv(t testing.TB, name string) string {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" {
-			t.Fatalf("%s is not set and ZAQAR_TEST_REQUIRE_ALL=1", name)
-		}
-		t.Skipf("%s is not set", name)
-	}
-	return v
+	return testenv.Env(t, name, "")
 }
 
 // testCase is one behaviour of the contract.
@@ -230,11 +223,5 @@ var bogusIDs = []string{
 // a slow machine makes them slower, never flaky.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 10s waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, what, 10*time.Second, 50*time.Millisecond, cond)
 }

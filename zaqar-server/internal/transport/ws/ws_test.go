@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/notify"
 	"github.com/zaqar-go/suite/zaqar-server/internal/policy"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
@@ -267,13 +268,7 @@ func (cl *client) closeStatus() websocket.CloseError {
 // eventually polls cond for up to 10 s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, what, 10*time.Second, 10*time.Millisecond, cond)
 }
 
 func (s *Server) connCount() int {

@@ -1,0 +1,67 @@
+// Package testenv is what tests share about their environment: a real
+// server or program a test needs (skipped when absent, failed when
+// ZAQAR_TEST_REQUIRE_ALL=1, as scripts/test sets, so CI never passes by
+// skipping), and waiting for a condition without sleeping a fixed time.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// RequireAll reports whether every real-server test must run
+// (ZAQAR_TEST_REQUIRE_ALL=1).
+func RequireAll() bool { return os.Getenv("ZAQAR_TEST_REQUIRE_ALL") == "1" }
+
+// Missing skips the test for lack of what (hint says how to provide it),
+// or fails it under ZAQAR_TEST_REQUIRE_ALL=1.
+func Missing(t testing.TB, what, hint string) {
+	t.Helper()
+	msg := what
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	if RequireAll() {
+		t.Fatalf("%s, and ZAQAR_TEST_REQUIRE_ALL=1", msg)
+	}
+	t.Skip(msg)
+}
+
+// Env returns the environment variable name, which locates a real server;
+// unset, the test is Missing it.
+func Env(t testing.TB, name, hint string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		Missing(t, name+" is not set", hint)
+	}
+	return v
+}
+
+// LookPath finds a program the test runs; absent, the test is Missing it.
+func LookPath(t testing.TB, name, hint string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" is not on PATH", hint)
+	}
+	return bin
+}
+
+// Eventually polls cond every interval until it holds, failing the test
+// after limit (or at the test's own deadline, whichever comes first).
+func Eventually(t testing.TB, what string, limit, interval time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.After(limit)
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		case <-t.Context().Done():
+			t.Fatalf("test ended waiting for %s", what)
+		case <-time.After(interval):
+		}
+	}
+}

@@ -1,0 +1,26 @@
+package testenv
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEventually(t *testing.T) {
+	n := 0
+	Eventually(t, "the third poll", time.Second, time.Millisecond, func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Errorf("polled %d times, want 3", n)
+	}
+}
+
+func TestEnvSkipsOrFails(t *testing.T) {
+	t.Setenv("TESTENV_SET", "v")
+	if got := Env(t, "TESTENV_SET", ""); got != "v" {
+		t.Errorf("Env = %q", got)
+	}
+	t.Setenv("ZAQAR_TEST_REQUIRE_ALL", "")
+	t.Run("skipped", func(t *testing.T) {
+		Env(t, "TESTENV_UNSET_VARIABLE", "set it")
+		t.Error("not skipped")
+	})
+}
