@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
@@ -196,7 +197,12 @@ func TestRetries(t *testing.T) {
 		t.Errorf("retried notification = %s, next = %s", got[3].body, got[4].body)
 	}
 	refused.wait(t, 2)
-	time.Sleep(50 * time.Millisecond)
+	// Both deliveries to it have ended (given up) before counting.
+	testenv.Eventually(t, "two failed webhook deliveries", 10*time.Second, time.Millisecond, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return outcomes["webhook failed"] >= 2
+	})
 	if c := refused.count(); c != 2 {
 		t.Errorf("a 400 was retried: %d requests for 2 notifications", c)
 	}
@@ -314,10 +320,15 @@ func TestInternalTargetsBlocked(t *testing.T) {
 	subscribe(t, store, q, rcv.URL, map[string]any{AllowInternalOption: false})
 	admin := newReceiver(t, nil)
 	subscribe(t, store, q, admin.URL, nil)
-	n := start(t, store, Options{DeniedNetworks: prefixes("10.0.0.0/8", "127.0.0.0/8")})
+	failed := make(chan struct{}, 1)
+	n := start(t, store, Options{DeniedNetworks: prefixes("10.0.0.0/8", "127.0.0.0/8"), Observe: func(_ string, o Outcome) {
+		if o == Failed {
+			failed <- struct{}{}
+		}
+	}})
 	post(t, n, store, q, `1`)
 	admin.wait(t, 1) // an admin's subscription may reach loopback
-	time.Sleep(100 * time.Millisecond)
+	<-failed         // the non-admin's delivery has ended, refused
 	if rcv.count() != 0 {
 		t.Error("a non-admin webhook reached a loopback address")
 	}
@@ -377,19 +388,16 @@ func TestConfirmation(t *testing.T) {
 	if !ok {
 		t.Error("the confirmation URL does not verify")
 	}
-	// Unconfirmed: no notifications.
+	// Unconfirmed: no notifications. Had "hidden" gone out, it would come
+	// before "shown" below.
 	post(t, n, store, q, `"hidden"`)
-	time.Sleep(100 * time.Millisecond)
-	if rcv.count() != 1 {
-		t.Fatalf("an unconfirmed subscriber was notified: %d requests", rcv.count())
-	}
 	if err := store.Subscriptions().Confirm(t.Context(), q, sub.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	n.Invalidate(q)
 	post(t, n, store, q, `"shown"`)
 	if got := rcv.wait(t, 2); !strings.Contains(got[1].body, `"shown"`) {
-		t.Errorf("after confirmation = %s", got[1].body)
+		t.Errorf("after confirmation = %s; the unconfirmed subscriber was notified", got[1].body)
 	}
 }
 
