@@ -23,6 +23,10 @@ const (
 type claimedMessage struct {
 	ID   string
 	Body json.RawMessage
+	// PostedAfter is an instant the message was surely posted after:
+	// Zaqar's age is whole seconds, counted at some point of the claim
+	// request.
+	PostedAfter time.Time
 }
 
 // claim claims messages of queue and returns them with the claim id
@@ -32,6 +36,7 @@ func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (str
 		Messages []struct {
 			ID   string          `json:"id"`
 			Href string          `json:"href"`
+			Age  int             `json:"age"`
 			Body json.RawMessage `json:"body"`
 		} `json:"messages"`
 	}
@@ -40,6 +45,7 @@ func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (str
 	// every waiter for claimTTL, unknown and so never released.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	sent := time.Now()
 	r := claims.Create(rctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit})
 	if err := r.ExtractInto(&got); err != nil || len(got.Messages) == 0 {
 		return "", nil, err
@@ -58,7 +64,7 @@ func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (str
 		if id == "" {
 			id = path.Base(u.Path)
 		}
-		out = append(out, claimedMessage{ID: id, Body: m.Body})
+		out = append(out, claimedMessage{ID: id, Body: m.Body, PostedAfter: sent.Add(-time.Duration(m.Age+1) * time.Second)})
 	}
 	return claimID, out, nil
 }

@@ -157,6 +157,49 @@ func TestApproval(t *testing.T) {
 	}
 }
 
+// An approval posted before the pause and naming no pause is stale: it
+// never approves that pause (once, one left from an earlier run or a
+// double click cleared the next matching hook). One naming the pause by
+// event id or by time does, whenever it was posted.
+func TestApprovalStale(t *testing.T) {
+	c := zaqar(t)
+	q := "approve-stale"
+	a := &wait.Approval{Client: c, Queue: q, Interval: 20 * time.Millisecond, Log: quiet}
+	post(t, c, q, map[string]any{"approve": true}, map[string]any{"approve": true, "stack": "web.prod", "hook": "pre-create"})
+	// Zaqar's age counts whole seconds: a pause two seconds after now.
+	paused := hook
+	paused.EventTime = time.Now().UTC().Add(2 * time.Second)
+	if r, err := a.Wait(within(t, 300*time.Millisecond), paused); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stale approvals: Wait = %+v, %v; want no decision", r, err)
+	}
+	byTime := map[string]any{"approve": false, "reason": "by time", "stack": "web.prod", "resource": "child/app server",
+		"hook": "pre-create", "paused_at": paused.EventTime.Format(time.RFC3339)}
+	bad := map[string]any{"approve": true, "resource": "app server", "paused_at": paused.EventTime.Format(time.RFC3339)}
+	post(t, c, q, bad, byTime)
+	r, err := a.Wait(within(t, 5*time.Second), paused)
+	if err != nil || r.Approved || r.Reason != "by time" {
+		t.Fatalf("named by paused_at: Wait = %+v, %v; want the rejection", r, err)
+	}
+	r.Done(t.Context())
+	post(t, c, q, map[string]any{"approve": true, "reason": "by id", "event_id": paused.EventID})
+	r, err = a.Wait(within(t, 5*time.Second), paused)
+	if err != nil || !r.Approved || r.Reason != "by id" {
+		t.Fatalf("named by event_id: Wait = %+v, %v; want approved", r, err)
+	}
+	r.Done(t.Context())
+	// Posted two seconds after a pause, an approval naming none counts.
+	paused.EventTime = time.Now().UTC().Add(-2 * time.Second)
+	a.Queue = q + "-2"
+	post(t, c, a.Queue, map[string]any{"approve": true, "reason": "after", "hook": "pre-create"})
+	r, err = a.Wait(within(t, 5*time.Second), paused)
+	if err != nil || !r.Approved {
+		t.Fatalf("unnamed approval after the pause: Wait = %+v, %v; want approved", r, err)
+	}
+	if r.Reason != "after" {
+		t.Errorf("approved by %q, want the message posted after the pause", r.Reason)
+	}
+}
+
 // Two waiters of the same hook never both take one approval.
 func TestApprovalOnce(t *testing.T) {
 	c := zaqar(t)

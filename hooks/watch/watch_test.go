@@ -262,7 +262,8 @@ func TestWaitersClear(t *testing.T) {
     match: {resource: "db_*", resource_type: "OS::Heat::None"}
     command: {run: [sh, -c, 'test "$HOOK_RESOURCE" = db_hooked']}
 `, hook.URL))
-	for _, ev := range sinkMessages(t) {
+	evs := sinkMessages(t)
+	for _, ev := range evs {
 		e.post("hook-events", ev)
 	}
 	e.post("hook-events", map[string]any{"not": "a Heat event"}) // left for the dead-letter queue
@@ -270,7 +271,7 @@ func TestWaitersClear(t *testing.T) {
 	if got := e.ledger("hook-events-ledger"); strings.Join(got, ",") != "db_hooked approved cleared,post_res approved cleared" {
 		t.Errorf("ledger %v", got)
 	}
-	e.post("approve-hook-demo", map[string]any{"approve": true, "resource": "app_hooked"})
+	e.post("approve-hook-demo", map[string]any{"approve": true, "resource": "app_hooked", "event_id": evs[2].ID})
 	eventually(t, "approval clears", func() bool { return len(fake.Cleared()) == 3 })
 	want := `hook-demo/app_hooked {"unset_hook":"pre-create"} 200; hook-demo/db_hooked {"unset_hook":"pre-create"} 200; hook-demo/post_res {"unset_hook":"post-create"} 200`
 	sg, acts := fake.Sent()
@@ -311,7 +312,8 @@ rules:
 `)
 			// No sink: the poller finds the hooks; the other two match no
 			// rule and are left paused.
-			e.post("approvals", map[string]any{"approve": false, "reason": "not today", "stack": "hook-demo", "hook": "pre-create"})
+			e.post("approvals", map[string]any{"approve": false, "reason": "not today", "stack": "hook-demo", "hook": "pre-create",
+				"event_id": sinkMessages(t)[2].ID /* app_hooked */})
 			eventually(t, "rejection settled", func() bool { return len(e.ledger("hook-events-ledger")) == 3 })
 			got := e.ledger("hook-events-ledger")
 			want := []string{tc.ledger, "db_hooked unmatched left", "post_res unmatched left"}
@@ -443,9 +445,9 @@ func TestNested(t *testing.T) {
 		if _, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); ok {
 			ev.Timestamp = time.Now().UTC().Format(heatsink.TimestampFormat)
 			e.post("hook-events", ev)
+			e.post("approve-nested-demo-child-inner_a", map[string]any{"approve": true, "event_id": ev.ID})
 		}
 	}
-	e.post("approve-nested-demo-child-inner_a", map[string]any{"approve": true})
 	eventually(t, "nested clear", func() bool { return len(fake.Cleared()) == 1 })
 	if got := signalSummary(fake.Cleared()); got != `nested-demo-child-2e7ggwwe4rl4/inner_a {"unset_hook":"pre-create"} 200` {
 		t.Errorf("signals %s", got)

@@ -105,7 +105,7 @@ func (s *stackClient) create(name, template, environment string, files map[strin
 
 func (s *stackClient) status(name string) (string, string) {
 	s.t.Helper()
-	st, err := stacks.Get(s.t.Context(), s.heat, name, s.ids[name]).Extract()
+	st, err := stacks.Get(context.Background(), s.heat, name, s.ids[name]).Extract()
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -161,9 +161,19 @@ func hooksCmd(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-func TestHeatHooks(t *testing.T) {
+// e2e is what an end-to-end test against the real Heat works with: our
+// server (the catalog's messaging endpoint while the test runs) and demo's
+// clients; OS_* point the hooks command at them as demo.
+type e2e struct {
+	url        string
+	zaqar      *gophercloud.ServiceClient
+	heatClient *gophercloud.ServiceClient
+	heat       *hooks.Heat
+	sc         *stackClient
+}
+
+func startE2E(t *testing.T) *e2e {
 	ks := hookstest.HeatEnv(t)
-	ctx := t.Context()
 	url := hookstest.StartZaqar(t, hookstest.KeystoneZaqarConf(ks))
 	zaqartest.PointMessagingAt(t, hookstest.Provider(t, ks, "ADMIN"), url)
 	for k, v := range map[string]string{
@@ -172,7 +182,7 @@ func TestHeatHooks(t *testing.T) {
 		"OS_REGION_NAME": "RegionOne", "OS_INTERFACE": "public",
 		"OS_CLOUD": "", "OS_USERID": "", "OS_PROJECT_ID": "", "OS_TENANT_ID": "", "OS_TENANT_NAME": "", "OS_DOMAIN_ID": "", "OS_DOMAIN_NAME": "",
 		"OS_USER_DOMAIN_ID": "", "OS_PROJECT_DOMAIN_ID": "", "OS_APPLICATION_CREDENTIAL_ID": "", "OS_APPLICATION_CREDENTIAL_NAME": "",
-		"OS_APPLICATION_CREDENTIAL_SECRET": "", "OS_SYSTEM_SCOPE": "", "OS_TOKEN": "",
+		"OS_APPLICATION_CREDENTIAL_SECRET": "", "OS_SYSTEM_SCOPE": "", "OS_TOKEN": "", "OS_CACERT": "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -190,8 +200,86 @@ func TestHeatHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	heat := &hooks.Heat{Client: heatClient}
-	sc := &stackClient{t: t, heat: heatClient, ids: map[string]string{}}
+	return &e2e{url: url, zaqar: zaqar, heatClient: heatClient, heat: &hooks.Heat{Client: heatClient},
+		sc: &stackClient{t: t, heat: heatClient, ids: map[string]string{}}}
+}
+
+// runner is a `hooks run` of a test.
+type runner struct {
+	log    *syncBuffer
+	stop   context.CancelFunc // as SIGTERM does (main's signal.NotifyContext)
+	exited chan struct{}
+	code   int // once exited
+}
+
+func (e *e2e) startRunner(t *testing.T, config string) *runner {
+	ctx, stop := context.WithCancel(context.Background())
+	r := &runner{log: &syncBuffer{}, stop: stop, exited: make(chan struct{})}
+	go func() {
+		defer close(r.exited)
+		r.code = run(ctx, []string{"run", "--config", config}, r.log, r.log)
+	}()
+	t.Cleanup(func() {
+		r.stop()
+		<-r.exited
+		if t.Failed() {
+			t.Logf("hooks run:\n%s", r.log.String())
+		}
+	})
+	return r
+}
+
+// waitLog waits until a runner's log matches re, failing when give says
+// something went wrong first.
+func (r *runner) waitLog(t *testing.T, re string, give func() string) {
+	t.Helper()
+	want := regexp.MustCompile(re)
+	for deadline := time.Now().Add(2 * time.Minute); !want.MatchString(r.log.String()); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("hooks run did not log %q in 2 minutes", re)
+		}
+		if give != nil {
+			if why := give(); why != "" {
+				t.Fatalf("before hooks run logged %q: %s", re, why)
+			}
+		}
+	}
+}
+
+// outcomes lists a ledger by root stack name.
+func (e *e2e) outcomes(t *testing.T, ledger string) map[string][]watch.Outcome {
+	t.Helper()
+	var page struct {
+		Messages []struct {
+			Body watch.Outcome `json:"body"`
+		} `json:"messages"`
+	}
+	_, err := e.zaqar.Get(t.Context(), e.zaqar.ServiceURL("v2", "queues", ledger, "messages")+"?limit=20&echo=true", &page,
+		&gophercloud.RequestOpts{OkCodes: []int{200, 204}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]watch.Outcome{}
+	for _, m := range page.Messages {
+		out[m.Body.Hook.Root.Name] = append(out[m.Body.Hook.Root.Name], m.Body)
+	}
+	return out
+}
+
+// deleteStacks deletes the test's stacks and waits for them to go.
+func (e *e2e) deleteStacks(t *testing.T) {
+	for name, id := range e.sc.ids {
+		stacks.Delete(context.Background(), e.heatClient, name, id)
+	}
+	for name := range e.sc.ids {
+		e.sc.waitFor(name, "DELETE_COMPLETE")
+	}
+}
+
+func TestHeatHooks(t *testing.T) {
+	e := startE2E(t)
+	ctx := t.Context()
+	zaqar, heatClient, heat, sc := e.zaqar, e.heatClient, e.heat, e.sc
 
 	sfx := uuid.NewString()[:6]
 	queue, observe := "hooks-"+sfx, "hooks-"+sfx+"-observe"
@@ -337,7 +425,7 @@ event_sinks:
 
 	// Approve both: the stacks complete.
 	tApprove := time.Now()
-	hooksCmd(t, "approve", "approve-"+sinkStack, "--resource", "app", "--reason", "e2e approves")
+	hooksCmd(t, "approve", "approve-"+sinkStack, "--stack", sinkStack, "--resource", "app", "--reason", "e2e approves")
 	hooksCmd(t, "approve", "approve-"+pollStack, "--event-id", nested.EventID)
 	sc.waitFor(sinkStack, "CREATE_COMPLETE")
 	t.Logf("sink stack CREATE_COMPLETE %s after the approval", time.Since(tApprove).Round(time.Millisecond))

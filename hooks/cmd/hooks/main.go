@@ -161,7 +161,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if err != nil {
 				return err
 			}
-			return approve(ctx, zaqar, fs.Arg(0), m, *ttl, stdout)
+			var heat *hooks.Heat
+			if m.EventID == "" && m.Stack != "" {
+				if heat, err = c.heat(ctx, 0); err != nil {
+					return err
+				}
+			}
+			return approve(ctx, heat, zaqar, fs.Arg(0), m, *ttl, stdout, stderr)
 		}
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
@@ -312,13 +318,41 @@ func clearCmd(ctx context.Context, heat *hooks.Heat, stack, path, hook string, s
 	return nil
 }
 
-func approve(ctx context.Context, zaqar *gophercloud.ServiceClient, queue string, m wait.ApprovalMessage, ttl int, stdout io.Writer) error {
-	raw, _ := json.Marshal(m)
-	var body map[string]any
-	json.Unmarshal(raw, &body)
-	if err := messages.Create(ctx, zaqar, queue, messages.BatchCreateOpts{{TTL: ttl, Body: body}}).Err; err != nil {
-		return fmt.Errorf("post to %s: %w", queue, err)
+// approve posts an approval (or a rejection). An approval must name the
+// pause it approves (wait.Approval): with --stack and no --event-id, the
+// pending hooks of the stack that --resource and --hook select are looked
+// up in Heat, and one message naming each pause (event_id, paused_at) is
+// posted.
+func approve(ctx context.Context, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, queue string, m wait.ApprovalMessage, ttl int, stdout, stderr io.Writer) error {
+	msgs := []wait.ApprovalMessage{m}
+	if heat != nil {
+		st, pending, err := heat.Poll(ctx, m.Stack)
+		if err != nil {
+			return fmt.Errorf("look up the pause to approve: %w", err)
+		}
+		msgs = nil
+		for _, h := range pending {
+			if (m.Resource == "" || m.Resource == h.Resource || m.Resource == h.Path) && (m.Hook == "" || m.Hook == h.Type) {
+				n := m
+				n.Stack, n.Resource, n.Hook, n.EventID = h.Root.Name, h.Path, h.Type, h.EventID
+				n.PausedAt = h.EventTime.UTC().Format(time.RFC3339)
+				msgs = append(msgs, n)
+			}
+		}
+		if len(msgs) == 0 {
+			return fmt.Errorf("no pending hook of stack %s (%s) matches: an approval names a pause, post it once the hook is pending", st.Name, st.Status)
+		}
+	} else if m.EventID == "" {
+		fmt.Fprintln(stderr, "note: this message names no pause (--stack or --event-id): it counts only for hooks that paused at least a second before it")
 	}
-	fmt.Fprintf(stdout, "posted %s to %s\n", raw, queue)
+	for _, msg := range msgs {
+		raw, _ := json.Marshal(msg)
+		var body map[string]any
+		json.Unmarshal(raw, &body)
+		if err := messages.Create(ctx, zaqar, queue, messages.BatchCreateOpts{{TTL: ttl, Body: body}}).Err; err != nil {
+			return fmt.Errorf("post to %s: %w", queue, err)
+		}
+		fmt.Fprintf(stdout, "posted %s to %s\n", raw, queue)
+	}
 	return nil
 }
