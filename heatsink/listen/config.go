@@ -15,6 +15,7 @@ import (
 // Config is a listeners.yml file.
 //
 //	claim: {ttl: 60, grace: 60, limit: 10, poll: 2s, release_failed: false}
+//	shutdown_grace: 5s                 # actions under way may finish after SIGTERM
 //	queues:
 //	  - name: heat-events              # OS_* credentials
 //	  - name: other-events
@@ -31,9 +32,13 @@ import (
 //	    match: {reason: "*paused until Hook*"}
 //	    queue: {name: hook-events, ttl: 600}
 type Config struct {
-	Claim  ClaimConfig   `yaml:"claim"`
-	Queues []QueueConfig `yaml:"queues"`
-	Rules  []Rule        `yaml:"rules"`
+	// ShutdownGrace is how long actions under way may finish after a stop
+	// (SIGTERM, SIGINT) before they are cancelled and their events handed
+	// back; default 5s in a listeners.yml, none when 0 in Go.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	Claim         ClaimConfig   `yaml:"claim"`
+	Queues        []QueueConfig `yaml:"queues"`
+	Rules         []Rule        `yaml:"rules"`
 }
 
 // ClaimConfig sets how messages are claimed. A message whose action fails
@@ -150,6 +155,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 }
 
 func (c *Config) defaults() {
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 5 * time.Second
+	}
 	if c.Claim.TTL == 0 {
 		c.Claim.TTL = 60
 	}
@@ -185,6 +193,9 @@ func (c *Config) check() error {
 	// Zaqar's limits: claim ttl and grace 60..43200, limit 1..20.
 	if c.Claim.TTL < 60 || c.Claim.TTL > 43200 || c.Claim.Grace < 60 || c.Claim.Grace > 43200 {
 		return fmt.Errorf("claim ttl and grace must be 60..43200 seconds")
+	}
+	if c.ShutdownGrace < 0 {
+		return errors.New("shutdown_grace must not be negative")
 	}
 	if c.Claim.Limit < 1 || c.Claim.Limit > 20 {
 		return fmt.Errorf("claim limit must be 1..20")

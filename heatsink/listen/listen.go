@@ -84,6 +84,7 @@ type source struct {
 // Listener runs a Config.
 type Listener struct {
 	claim   ClaimConfig
+	grace   time.Duration
 	rules   []rule
 	sources []source
 	log     *slog.Logger
@@ -91,7 +92,7 @@ type Listener struct {
 
 // New builds a Listener, connecting every queue and queue action.
 func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
-	l := &Listener{claim: cfg.Claim, log: log}
+	l := &Listener{claim: cfg.Claim, grace: cfg.ShutdownGrace, log: log}
 	for _, q := range cfg.Queues {
 		c, err := connect(q.Name, q.SignedURL)
 		if err != nil {
@@ -127,15 +128,36 @@ func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
 	return l, nil
 }
 
-// Run claims and handles events on every queue until ctx is done.
+// Run claims and handles events on every queue until ctx is done. Then it
+// stops claiming, lets the actions under way finish for up to the
+// config's ShutdownGrace (cancelling them after it), hands every claimed
+// event not yet done back to the queue (the claim is deleted, so another
+// listener takes it at once instead of after the claim TTL) and returns.
 func (l *Listener) Run(ctx context.Context) error {
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-work.Done():
+			return
+		}
+		l.log.Info("stopping: no new claims; actions under way get the shutdown grace", "grace", l.grace)
+		t := time.NewTimer(l.grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelWork()
+		case <-work.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	for _, s := range l.sources {
 		for range s.workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				l.loop(ctx, s)
+				l.loop(ctx, work, s)
 			}()
 		}
 	}
@@ -143,9 +165,9 @@ func (l *Listener) Run(ctx context.Context) error {
 	return nil
 }
 
-func (l *Listener) loop(ctx context.Context, s source) {
+func (l *Listener) loop(ctx, work context.Context, s source) {
 	for ctx.Err() == nil {
-		n, err := l.once(ctx, s)
+		n, err := l.once(ctx, work, s)
 		if err != nil && ctx.Err() == nil {
 			l.log.Warn("claim failed", "queue", s.queue, "err", err)
 		}
@@ -163,7 +185,7 @@ func (l *Listener) loop(ctx context.Context, s source) {
 func (l *Listener) Once(ctx context.Context, queue string) (int, error) {
 	for _, s := range l.sources {
 		if s.queue == queue {
-			return l.once(ctx, s)
+			return l.once(ctx, ctx, s)
 		}
 	}
 	return 0, fmt.Errorf("not listening on %s", queue)
@@ -176,12 +198,20 @@ type claimed struct {
 	Body json.RawMessage `json:"body"`
 }
 
-func (l *Listener) once(ctx context.Context, s source) (int, error) {
+// once claims a batch from s and handles it. ctx ending means stop: no
+// new claim, no new message; work is what actions and the requests that
+// finish a message run under (it outlives ctx by the shutdown grace).
+func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 	var got struct {
 		Messages []claimed `json:"messages"`
 	}
-	r := claims.Create(ctx, s.client, s.queue, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit})
-	if err := r.ExtractInto(&got); err != nil {
+	// The claim request outlives ctx: a claim Zaqar made whose answer was
+	// dropped would hold its messages, unknown, for the claim TTL.
+	cctx, cancel := context.WithTimeout(work, 30*time.Second)
+	r := claims.Create(cctx, s.client, s.queue, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit})
+	err := r.ExtractInto(&got)
+	cancel()
+	if err != nil {
 		return 0, err
 	}
 	if len(got.Messages) == 0 {
@@ -192,16 +222,13 @@ func (l *Listener) once(ctx context.Context, s source) (int, error) {
 	failed := map[string]bool{} // stack_id/resource_name with a failed event in this claim
 	for i, m := range got.Messages {
 		if ctx.Err() != nil {
-			// Hand the rest back now instead of at claim expiry.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = claims.Delete(rctx, s.client, s.queue, claimID).ExtractErr()
-			cancel()
-			return i, ctx.Err()
+			l.handBack(work, s, claimID, len(got.Messages)-i)
+			return i, nil
 		}
 		// Keep the claim while working through a long batch, so that no
 		// other listener gets these messages meanwhile.
 		if time.Since(renewed) > time.Duration(l.claim.TTL)*time.Second/3 {
-			if err := claims.Update(ctx, s.client, s.queue, claimID, claims.UpdateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace}).ExtractErr(); err != nil {
+			if err := claims.Update(work, s.client, s.queue, claimID, claims.UpdateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace}).ExtractErr(); err != nil {
 				l.log.Warn("claim renewal failed", "queue", s.queue, "claim", claimID, "err", err)
 			}
 			renewed = time.Now()
@@ -222,44 +249,74 @@ func (l *Listener) once(ctx context.Context, s source) (int, error) {
 			continue
 		}
 		d := Delivery{Queue: s.queue, MessageID: m.ID, ClaimID: claimID, TTL: m.TTL, Body: m.Body, Event: ev}
-		if !l.handle(ctx, d) {
+		switch l.handle(ctx, work, d) {
+		case stopped:
+			l.handBack(work, s, claimID, len(got.Messages)-i)
+			return i, nil
+		case failedAction:
 			failed[key] = true
 			continue
 		}
-		err = messages.Delete(ctx, s.client, s.queue, m.ID, messages.DeleteOpts{ClaimID: claimID}).ExtractErr()
+		err = messages.Delete(work, s.client, s.queue, m.ID, messages.DeleteOpts{ClaimID: claimID}).ExtractErr()
 		if err != nil {
 			// The claim probably expired: the message will be handled again.
 			l.log.Warn("delete after success failed", "queue", s.queue, "message", m.ID, "event", ev.ID, "err", err)
 		}
 	}
 	if len(failed) > 0 && l.claim.ReleaseFailed {
-		if err := claims.Delete(ctx, s.client, s.queue, claimID).ExtractErr(); err != nil {
+		if err := claims.Delete(work, s.client, s.queue, claimID).ExtractErr(); err != nil {
 			l.log.Warn("claim release failed", "queue", s.queue, "claim", claimID, "err", err)
 		}
 	}
 	return len(got.Messages), nil
 }
 
-// handle runs every matching rule's action in order and reports whether all
-// succeeded.
-func (l *Listener) handle(ctx context.Context, d Delivery) bool {
+// handBack deletes a claim when stopping, so that its messages not yet
+// done go to another listener now, not at claim expiry.
+func (l *Listener) handBack(work context.Context, s source, claimID string, left int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 5*time.Second)
+	defer cancel()
+	if err := claims.Delete(ctx, s.client, s.queue, claimID).ExtractErr(); err != nil {
+		l.log.Warn("stopping: claim not handed back; its events come back at claim expiry", "queue", s.queue, "claim", claimID, "err", err)
+		return
+	}
+	l.log.Info("stopping: claimed events handed back", "queue", s.queue, "claim", claimID, "events", left)
+}
+
+type outcome int
+
+const (
+	done outcome = iota
+	failedAction
+	stopped // an action ended by the stop: the event goes back, not counted as failed
+)
+
+// handle runs every matching rule's action in order, under work, and says
+// whether all succeeded; an action that fails once ctx ended (the stop)
+// stopped.
+func (l *Listener) handle(ctx, work context.Context, d Delivery) outcome {
 	p := d.Event.Payload
 	for _, r := range l.rules {
 		if !r.match.Match(p) {
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, r.timeout)
+		actx, cancel := context.WithTimeout(work, r.timeout)
 		err := r.act.run(actx, d)
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			l.log.Info("stopping: action interrupted; the event goes back to the queue", "rule", r.name, "queue", d.Queue,
+				"message", d.MessageID, "event", d.Event.ID, "err", err)
+			return stopped
+		}
 		if err != nil {
 			l.log.Warn("action failed; the event will be retried", "rule", r.name, "queue", d.Queue,
 				"message", d.MessageID, "event", d.Event.ID, "resource", p.ResourceName, "err", err)
-			return false
+			return failedAction
 		}
 		l.log.Debug("action done", "rule", r.name, "event", d.Event.ID, "resource", p.ResourceName,
 			"state", p.ResourceAction+"_"+p.ResourceStatus)
 	}
-	return true
+	return done
 }
 
 // claimOf and messageOf read a claimed message's href,

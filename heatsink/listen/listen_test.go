@@ -409,3 +409,57 @@ func TestListenSharedQueue(t *testing.T) {
 		}
 	}
 }
+
+// A stop (SIGTERM) lets the action under way finish within the shutdown
+// grace, or cancels it after, and hands the claimed events not done back
+// to the queue at once: once they stayed claimed until the claim TTL, and
+// the next listener waited that long.
+func TestListenStop(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		grace  time.Duration
+		finish bool // the webhook answers once the stop came
+		free   int  // events left free in the queue after the stop
+	}{
+		{"finish within the grace", time.Minute, true, 1},
+		{"cancelled after the grace", 0, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := zaqartest.Start(t, "")
+			c := cloud.NoAuth(url, "heatsink-stop")
+			post(t, c, "sink", sinkMessages(t)[:2])
+			started, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body) // then r.Context() sees the client go
+				once.Do(func() { close(started) })
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			defer hook.Close()
+			l, err := listen.New(&listen.Config{ShutdownGrace: tc.grace,
+				Claim:  listen.ClaimConfig{TTL: 60, Grace: 60, Limit: 10, Poll: 50 * time.Millisecond},
+				Queues: []listen.QueueConfig{{Name: "sink", Workers: 1}},
+				Rules:  []listen.Rule{{Name: "hook", Webhook: &listen.WebhookAction{URL: hook.URL, Method: "POST"}, Timeout: 30 * time.Second}},
+			}, connectTo(c), logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(t.Context())
+			exited := make(chan struct{})
+			go func() { defer close(exited); l.Run(ctx) }()
+			<-started
+			stop()
+			if tc.finish {
+				close(release)
+			}
+			<-exited
+			s := stats(t, c, "sink")
+			if s.Claimed != 0 || s.Free != tc.free {
+				t.Errorf("after the stop: %d claimed, %d free; want 0 claimed, %d free", s.Claimed, s.Free, tc.free)
+			}
+		})
+	}
+}
