@@ -121,7 +121,9 @@ func ParseCleared(reason string) (hook string, ok bool) {
 
 // HookFor is the pre-* hook `openstack stack hook poll/clear` assume for a
 // stack status: CREATE_IN_PROGRESS -> pre-create, UPDATE -> pre-update,
-// DELETE -> pre-delete.
+// DELETE -> pre-delete; and ROLLBACK -> pre-update, which heatclient
+// lacks: Heat's rollback updates resources back to the old template and
+// stops at their pre-update hooks.
 func HookFor(stackStatus string) (string, bool) {
 	action, ok := strings.CutSuffix(stackStatus, "_IN_PROGRESS")
 	if !ok {
@@ -130,7 +132,7 @@ func HookFor(stackStatus string) (string, bool) {
 	switch action {
 	case "CREATE":
 		return PreCreate, true
-	case "UPDATE":
+	case "UPDATE", "ROLLBACK":
 		return PreUpdate, true
 	case "DELETE":
 		return PreDelete, true

@@ -45,7 +45,7 @@ func TestParseReasons(t *testing.T) {
 func TestHookFor(t *testing.T) {
 	for status, want := range map[string]string{
 		"CREATE_IN_PROGRESS": "pre-create", "UPDATE_IN_PROGRESS": "pre-update", "DELETE_IN_PROGRESS": "pre-delete",
-		"CREATE_COMPLETE": "", "ROLLBACK_IN_PROGRESS": "",
+		"ROLLBACK_IN_PROGRESS": "pre-update", "CREATE_COMPLETE": "", "ROLLBACK_COMPLETE": "",
 	} {
 		if got, ok := hooks.HookFor(status); got != want || ok != (want != "") {
 			t.Errorf("HookFor(%s) = %q, %v; want %q", status, got, ok, want)

@@ -27,6 +27,7 @@ import (
 //	    timeout: 30m
 //	    on_timeout: leave       # clear | fail | rollback | leave
 //	    on_reject: fail         # fail | rollback | leave
+//	    on_rollback: clear      # clear | leave | wait: hooks the rollback hits
 //	  - name: lb-drain
 //	    match: {hook: pre-delete, resource_type: "OS::Nova::Server"}
 //	    webhook: {url: "https://lb.example/drain/{stack}/{resource}", interval: 15s}
@@ -88,6 +89,9 @@ const (
 	// Leave leaves the hook paused, for a person (`hooks clear`) or the
 	// stack's timeout.
 	Leave Policy = "leave"
+	// Wait (on_rollback only) waits for the rule's decision as for any
+	// other pause.
+	Wait Policy = "wait"
 )
 
 // Rule says how to wait for the hooks it matches: exactly one of
@@ -101,6 +105,11 @@ type Rule struct {
 	// OnReject applies to a rejection: an approval message with
 	// "approve": false, or a failed webhook or command with once: true.
 	OnReject Policy `yaml:"on_reject"` // default fail
+	// OnRollback applies to a hook paused while the root stack rolls
+	// back (ROLLBACK_IN_PROGRESS: Heat updates resources back and stops at
+	// their pre-update hooks again): clear (default) sees the rollback
+	// through, leave leaves it to a person, wait waits as usual.
+	OnRollback Policy `yaml:"on_rollback"`
 
 	Approval  *ApprovalConfig  `yaml:"approval"`
 	Webhook   *WebhookConfig   `yaml:"webhook"`
@@ -211,6 +220,9 @@ func (c *Config) defaults() {
 		if r.OnReject == "" {
 			r.OnReject = Fail
 		}
+		if r.OnRollback == "" {
+			r.OnRollback = Clear
+		}
 	}
 }
 
@@ -293,6 +305,11 @@ func (r Rule) check() error {
 	case Fail, Rollback, Leave:
 	default:
 		return fmt.Errorf("on_reject %q: want fail, rollback or leave", r.OnReject)
+	}
+	switch r.OnRollback {
+	case Clear, Leave, Wait:
+	default:
+		return fmt.Errorf("on_rollback %q: want clear, leave or wait", r.OnRollback)
 	}
 	for _, ps := range []listen.Patterns{r.Match.Stack, r.Match.Resource, r.Match.Path, r.Match.Hook, r.Match.Action, r.Match.ResourceType} {
 		if err := globs(ps); err != nil {

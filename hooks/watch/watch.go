@@ -134,7 +134,8 @@ type Outcome struct {
 	Hook    hooks.Hook `json:"hook"`
 	Rule    string     `json:"rule,omitempty"`
 	// Decision: approved, rejected, timeout, gone (not pending any more),
-	// unmatched (no rule), unclearable (post-delete).
+	// unmatched (no rule), unclearable (post-delete), rollback (paused by
+	// the stack's rollback: on_rollback applies).
 	Decision string `json:"decision"`
 	// Action: cleared, already-cleared, failed, rolled-back, left.
 	Action string    `json:"action"`
@@ -150,6 +151,7 @@ const (
 	Gone        = "gone"
 	Unmatched   = "unmatched"
 	Unclearable = "unclearable"
+	RollingBack = "rollback"
 
 	Cleared        = "cleared"
 	AlreadyCleared = "already-cleared"
@@ -232,6 +234,27 @@ func (w *Watcher) settle(ctx context.Context, d listen.Delivery, log *slog.Logge
 	if r == nil {
 		log.Info("no rule matches; hook left paused")
 		return Outcome{EventID: ev.ID, Hook: h, Decision: Unmatched, Action: Left}, nil
+	}
+	if r.cfg.OnRollback != Wait {
+		// A rollback (ours, after on_timeout or on_reject: rollback, or
+		// Heat's after a failed update) updates resources back and pauses
+		// again at their pre-update hooks; it cannot be cancelled, so
+		// waiting for a decision only holds the stack.
+		root, err := w.heat.GetStack(ctx, h.Root.String())
+		if err != nil {
+			return Outcome{}, err
+		}
+		if root.Status == "ROLLBACK_IN_PROGRESS" {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			o, err := w.apply(actx, Outcome{EventID: ev.ID, Hook: h, Rule: r.cfg.Name, Decision: RollingBack,
+				Reason: "paused by the stack's rollback"}, r.cfg.OnRollback, wait.Result{})
+			if err != nil {
+				return Outcome{}, err
+			}
+			log.Info("hook settled", "rule", r.cfg.Name, "decision", o.Decision, "action", o.Action, "reason", o.Reason)
+			return o, nil
+		}
 	}
 	log.Info("waiting", "rule", r.cfg.Name, "timeout", r.cfg.Timeout)
 	o, err := w.wait(ctx, d, h, r, log)

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
@@ -112,5 +114,81 @@ func TestHeatHooksHandOver(t *testing.T) {
 	e.sc.waitFor(stack, "CREATE_COMPLETE")
 	if o := e.outcomes(t, queue+"-ledger")[stack]; len(o) != 1 || o[0].Action != "cleared" {
 		t.Errorf("ledger: %+v, want one cleared", o)
+	}
+}
+
+// on_timeout: rollback sees the rollback through: Heat's rollback pauses
+// again at the pre-update hooks it updates back (twice here), and the
+// runner clears those (on_rollback: clear, the default). Once it left
+// them, and the stack stayed ROLLBACK_IN_PROGRESS until someone cleared
+// them by hand. With on_rollback: leave, `hooks clear STACK PATH` without
+// a hook name clears them (it named none for ROLLBACK_IN_PROGRESS).
+func TestHeatHooksRollback(t *testing.T) {
+	e := startE2E(t)
+	sfx := uuid.NewString()[:6]
+	queue, stack, byHand := "hooks-"+sfx, "rollback"+sfx, "byhand"+sfx
+	env := sinkEnv(queue, "    app: {hooks: pre-update}\n")
+	for _, name := range []string{stack, byHand} {
+		e.sc.createOpts(name, appTemplate, env, nil, map[string]any{"disable_rollback": false})
+	}
+	t.Cleanup(func() { e.deleteStacks(t) })
+	for _, name := range []string{stack, byHand} {
+		e.sc.waitFor(name, "CREATE_COMPLETE")
+	}
+
+	config := writeConfig(t, queue, fmt.Sprintf(`  - name: by hand
+    match: {stack: %s}
+    approval: {queue: "approve-{stack}", interval: 500ms}
+    timeout: 3s
+    on_timeout: rollback
+    on_rollback: leave
+  - name: approval
+    match: {hook: pre-update}
+    approval: {queue: "approve-{stack}", interval: 500ms}
+    timeout: 3s
+    on_timeout: rollback
+`, byHand))
+	e.startRunner(t, config)
+	updated := strings.Replace(appTemplate, `"value": "one"`, `"value": "two"`, 1)
+	e.sc.update(stack, updated, env)
+	e.sc.update(byHand, updated, env)
+	e.sc.waitFor(stack, "ROLLBACK_COMPLETE")
+	var summary []string
+	for _, o := range e.outcomes(t, queue+"-ledger")[stack] {
+		summary = append(summary, o.Decision+" "+o.Action)
+	}
+	if len(summary) < 2 || summary[0] != "timeout rolled-back" || slices.ContainsFunc(summary[1:], func(s string) bool { return s != "rollback cleared" }) {
+		t.Errorf("ledger %v, want the timeout's rollback, then the rollback's pauses cleared", summary)
+	}
+
+	// Left: cleared by hand, as often as the rollback pauses.
+	cleared := 0
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stack %s still rolling back after 2 minutes", byHand)
+		}
+		status, _ := e.sc.status(byHand)
+		if status != "ROLLBACK_IN_PROGRESS" {
+			if status != "ROLLBACK_COMPLETE" && !strings.HasPrefix(status, "UPDATE_") {
+				t.Fatalf("stack %s: %s", byHand, status)
+			}
+			if status == "ROLLBACK_COMPLETE" {
+				break
+			}
+			continue
+		}
+		o := e.outcomes(t, queue+"-ledger")[byHand]
+		if len(o) == 0 || o[len(o)-1].Decision+" "+o[len(o)-1].Action != "rollback left" {
+			continue
+		}
+		if out := hooksCmd(t, "poll", byHand); strings.Contains(out, "pre-update") {
+			if out := hooksCmd(t, "clear", byHand, "app"); out != "app: pre-update cleared\n" {
+				t.Errorf("hooks clear during the rollback: %q", out)
+			}
+			cleared++
+		}
+	}
+	if cleared == 0 {
+		t.Error("no hook cleared by hand, yet the rollback completed")
 	}
 }

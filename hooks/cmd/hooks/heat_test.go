@@ -83,6 +83,27 @@ type stackClient struct {
 
 func (s *stackClient) create(name, template, environment string, files map[string]string) {
 	s.t.Helper()
+	s.createOpts(name, template, environment, files, nil)
+}
+
+// update updates a stack with a new template and environment, rollback
+// enabled.
+func (s *stackClient) update(name, template, environment string) {
+	s.t.Helper()
+	var tmpl map[string]any
+	if err := json.Unmarshal([]byte(template), &tmpl); err != nil {
+		s.t.Fatal(err)
+	}
+	body := map[string]any{"template": tmpl, "environment": environment, "timeout_mins": 10, "disable_rollback": false}
+	_, err := s.heat.Put(s.t.Context(), s.heat.ServiceURL("stacks", name, s.ids[name]), body, nil, &gophercloud.RequestOpts{OkCodes: []int{202}})
+	if err != nil {
+		s.t.Fatalf("update %s: %v", name, err)
+	}
+}
+
+// createOpts is create with more fields of the request body.
+func (s *stackClient) createOpts(name, template, environment string, files map[string]string, more map[string]any) {
+	s.t.Helper()
 	var tmpl map[string]any
 	if err := json.Unmarshal([]byte(template), &tmpl); err != nil {
 		s.t.Fatal(err)
@@ -90,6 +111,9 @@ func (s *stackClient) create(name, template, environment string, files map[strin
 	body := map[string]any{"stack_name": name, "template": tmpl, "environment": environment, "timeout_mins": 10}
 	if files != nil {
 		body["files"] = files
+	}
+	for k, v := range more {
+		body[k] = v
 	}
 	var created struct {
 		Stack struct {
