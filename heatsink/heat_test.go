@@ -284,3 +284,24 @@ func TestHeatSinkToListener(t *testing.T) {
 		}
 	}
 }
+
+// emit for a stack Heat does not know is an error at once: once it
+// retried the 404 forever.
+func TestHeatEmitNoSuchStack(t *testing.T) {
+	zaqartest.RequireEnv(t, "HEAT_URL", hint)
+	ks := zaqartest.ReadEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
+	demo := zaqartest.Provider(t, ks, "DEMO")
+	heat, err := cloud.Orchestration(demo, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := &emit.Emitter{Heat: heat, Zaqar: cloud.NoAuth("http://127.0.0.1:9", "p"), Stack: "nosuch-" + uuid.NewString()[:8],
+		Queue: "q", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The bound only ends the test that fails: a fixed emit returns at the first 404.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err = em.Run(ctx, 100*time.Millisecond, false)
+	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), em.Stack) {
+		t.Errorf("emit --stack %s: %v, want a 404 error naming the stack", em.Stack, err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -393,6 +394,11 @@ func (em *Emitter) Run(ctx context.Context, poll time.Duration, untilDone bool) 
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			// A stack that is not there (a typo, or deleted) will not
+			// come back: retrying a 404 forever only hides the mistake.
+			if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+				return fmt.Errorf("%w (Heat answered 404: no such stack, or it was deleted)", err)
 			}
 			em.Log.Warn("emit failed; retrying", "stack", em.Stack, "queue", em.Queue, "err", err)
 		} else if n > 0 {

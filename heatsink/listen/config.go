@@ -3,6 +3,7 @@ package listen
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"time"
@@ -15,6 +16,7 @@ import (
 // Config is a listeners.yml file.
 //
 //	claim: {ttl: 60, grace: 60, limit: 10, poll: 2s, release_failed: false}
+//	retry: {attempts: 4, initial: 1s, max: 30s}  # a failed action, within one claim
 //	shutdown_grace: 5s                 # actions under way may finish after SIGTERM
 //	queues:
 //	  - name: heat-events              # OS_* credentials
@@ -37,6 +39,7 @@ type Config struct {
 	// back; default 5s in a listeners.yml, none when 0 in Go.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	Claim         ClaimConfig   `yaml:"claim"`
+	Retry         RetryConfig   `yaml:"retry"`
 	Queues        []QueueConfig `yaml:"queues"`
 	Rules         []Rule        `yaml:"rules"`
 }
@@ -54,6 +57,32 @@ type ClaimConfig struct {
 	// failed events come back at once (still counted by _max_claim_count)
 	// instead of after the claim TTL.
 	ReleaseFailed bool `yaml:"release_failed"`
+}
+
+// RetryConfig sets how a failed action is tried again within one claim:
+// after Initial, then twice as long each time up to Max, each wait drawn
+// at random between half and all of it (jitter, so that listeners do not
+// retry in step), Attempts tries in all. After the last the event is left
+// claimed and comes back with the next claim (release_failed: at once),
+// until the queue's _max_claim_count sends it to the dead-letter queue:
+// with the defaults and 5 claims, about 2.5 minutes of tries.
+type RetryConfig struct {
+	Attempts int           `yaml:"attempts"` // default 4 (in Go, 0 is 1: no retry)
+	Initial  time.Duration `yaml:"initial"`  // default 1s
+	Max      time.Duration `yaml:"max"`      // default 30s
+}
+
+// backoff is the wait after the attempt-th failure.
+func (r RetryConfig) backoff(attempt int) time.Duration {
+	d := r.Initial
+	for i := 1; i < attempt && d < r.Max; i++ {
+		d *= 2
+	}
+	d = min(d, r.Max)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // QueueConfig is one queue to listen on.
@@ -158,6 +187,15 @@ func (c *Config) defaults() {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 5 * time.Second
 	}
+	if c.Retry.Attempts == 0 {
+		c.Retry.Attempts = 4
+	}
+	if c.Retry.Initial == 0 {
+		c.Retry.Initial = time.Second
+	}
+	if c.Retry.Max == 0 {
+		c.Retry.Max = 30 * time.Second
+	}
 	if c.Claim.TTL == 0 {
 		c.Claim.TTL = 60
 	}
@@ -196,6 +234,9 @@ func (c *Config) check() error {
 	}
 	if c.ShutdownGrace < 0 {
 		return errors.New("shutdown_grace must not be negative")
+	}
+	if c.Retry.Attempts < 1 || c.Retry.Initial < 0 || c.Retry.Max < c.Retry.Initial {
+		return errors.New("retry: attempts must be at least 1, initial not negative, max not below initial")
 	}
 	if c.Claim.Limit < 1 || c.Claim.Limit > 20 {
 		return fmt.Errorf("claim limit must be 1..20")

@@ -84,6 +84,7 @@ type source struct {
 // Listener runs a Config.
 type Listener struct {
 	claim   ClaimConfig
+	retry   RetryConfig
 	grace   time.Duration
 	rules   []rule
 	sources []source
@@ -92,7 +93,10 @@ type Listener struct {
 
 // New builds a Listener, connecting every queue and queue action.
 func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
-	l := &Listener{claim: cfg.Claim, grace: cfg.ShutdownGrace, log: log}
+	l := &Listener{claim: cfg.Claim, retry: cfg.Retry, grace: cfg.ShutdownGrace, log: log}
+	if l.retry.Attempts < 1 {
+		l.retry.Attempts = 1
+	}
 	for _, q := range cfg.Queues {
 		c, err := connect(q.Name, q.SignedURL)
 		if err != nil {
@@ -218,21 +222,24 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 		return 0, nil
 	}
 	claimID := claimOf(got.Messages[0].Href)
+	// Keep the claim while working through a long batch (and retries),
+	// so that no other listener gets these messages meanwhile.
 	renewed := time.Now()
-	failed := map[string]bool{} // stack_id/resource_name with a failed event in this claim
-	for i, m := range got.Messages {
-		if ctx.Err() != nil {
-			l.handBack(work, s, claimID, len(got.Messages)-i)
-			return i, nil
-		}
-		// Keep the claim while working through a long batch, so that no
-		// other listener gets these messages meanwhile.
+	keep := func() {
 		if time.Since(renewed) > time.Duration(l.claim.TTL)*time.Second/3 {
 			if err := claims.Update(work, s.client, s.queue, claimID, claims.UpdateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace}).ExtractErr(); err != nil {
 				l.log.Warn("claim renewal failed", "queue", s.queue, "claim", claimID, "err", err)
 			}
 			renewed = time.Now()
 		}
+	}
+	failed := map[string]bool{} // stack_id/resource_name with a failed event in this claim
+	for i, m := range got.Messages {
+		if ctx.Err() != nil {
+			l.handBack(work, s, claimID, len(got.Messages)-i)
+			return i, nil
+		}
+		keep()
 		if m.ID == "" {
 			m.ID = messageOf(m.Href)
 		}
@@ -249,7 +256,7 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 			continue
 		}
 		d := Delivery{Queue: s.queue, MessageID: m.ID, ClaimID: claimID, TTL: m.TTL, Body: m.Body, Event: ev}
-		switch l.handle(ctx, work, d) {
+		switch l.handle(ctx, work, d, keep) {
 		case stopped:
 			l.handBack(work, s, claimID, len(got.Messages)-i)
 			return i, nil
@@ -292,26 +299,42 @@ const (
 )
 
 // handle runs every matching rule's action in order, under work, and says
-// whether all succeeded; an action that fails once ctx ended (the stop)
+// whether all succeeded. A failed action is tried again after a backoff
+// (Retry), keeping the claim; one that fails once ctx ended (the stop)
 // stopped.
-func (l *Listener) handle(ctx, work context.Context, d Delivery) outcome {
+func (l *Listener) handle(ctx, work context.Context, d Delivery, keep func()) outcome {
 	p := d.Event.Payload
 	for _, r := range l.rules {
 		if !r.match.Match(p) {
 			continue
 		}
-		actx, cancel := context.WithTimeout(work, r.timeout)
-		err := r.act.run(actx, d)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			l.log.Info("stopping: action interrupted; the event goes back to the queue", "rule", r.name, "queue", d.Queue,
-				"message", d.MessageID, "event", d.Event.ID, "err", err)
-			return stopped
-		}
-		if err != nil {
-			l.log.Warn("action failed; the event will be retried", "rule", r.name, "queue", d.Queue,
-				"message", d.MessageID, "event", d.Event.ID, "resource", p.ResourceName, "err", err)
-			return failedAction
+		for attempt := 1; ; attempt++ {
+			actx, cancel := context.WithTimeout(work, r.timeout)
+			err := r.act.run(actx, d)
+			cancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				l.log.Info("stopping: action interrupted; the event goes back to the queue", "rule", r.name, "queue", d.Queue,
+					"message", d.MessageID, "event", d.Event.ID, "err", err)
+				return stopped
+			}
+			if attempt >= l.retry.Attempts {
+				l.log.Warn("action failed; the event will be retried", "rule", r.name, "queue", d.Queue,
+					"message", d.MessageID, "event", d.Event.ID, "resource", p.ResourceName, "attempts", attempt, "err", err)
+				return failedAction
+			}
+			wait := l.retry.backoff(attempt)
+			l.log.Info("action failed; trying again", "rule", r.name, "event", d.Event.ID, "attempt", attempt, "in", wait, "err", err)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return stopped
+			case <-t.C:
+			}
+			keep()
 		}
 		l.log.Debug("action done", "rule", r.name, "event", d.Event.ID, "resource", p.ResourceName,
 			"state", p.ResourceAction+"_"+p.ResourceStatus)

@@ -254,6 +254,7 @@ func TestListenDeadLetter(t *testing.T) {
 	defer hook.Close()
 	conf, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(`
 claim: {release_failed: true}
+retry: {initial: 10ms, max: 20ms}
 queues: [{name: sink}]
 rules: [{webhook: {url: %q}}]
 `, hook.URL)))
@@ -284,8 +285,8 @@ rules: [{webhook: {url: %q}}]
 	if len(dead) != 2 || dead[0].Body.ID != bad.ID || dead[1].Body.Payload.ResourceName != "test_res" {
 		t.Errorf("dead-letter queue = %+v, want the two test_res events", dead)
 	}
-	if tries[bad.ID] != opts.MaxClaimCount {
-		t.Errorf("failing event tried %d times, want %d", tries[bad.ID], opts.MaxClaimCount)
+	if want := opts.MaxClaimCount * conf.Retry.Attempts; tries[bad.ID] != want {
+		t.Errorf("failing event tried %d times, want %d (claims x attempts)", tries[bad.ID], want)
 	}
 	for _, i := range []int{0, 3} {
 		e, _ := heatsink.Decode(msgs[i].Body)
@@ -461,5 +462,53 @@ func TestListenStop(t *testing.T) {
 				t.Errorf("after the stop: %d claimed, %d free; want 0 claimed, %d free", s.Claimed, s.Free, tc.free)
 			}
 		})
+	}
+}
+
+// A failing action is tried Attempts times within a claim, waiting at
+// least half the growing backoff between tries, and then left claimed:
+// once it was tried once per claim, and release_failed claimed it again at
+// once, five times in 30 ms before the dead-letter queue.
+func TestListenRetryBackoff(t *testing.T) {
+	url := zaqartest.Start(t, "")
+	c := cloud.NoAuth(url, "heatsink-retry")
+	post(t, c, "sink", sinkMessages(t)[:1])
+	var mu sync.Mutex
+	var calls []time.Time
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, time.Now())
+		mu.Unlock()
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer hook.Close()
+	cfg, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(`queues: [{name: sink}]
+retry: {attempts: 3, initial: 100ms, max: 150ms}
+rules: [{webhook: {url: %q}}]
+`, hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := listen.New(cfg, connectTo(c), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Once(t.Context(), "sink"); n != 1 || err != nil {
+		t.Fatalf("Once = %d, %v", n, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 3 {
+		t.Fatalf("%d calls, want 3", len(calls))
+	}
+	// Waits of 50..100ms, then 75..150ms (100ms doubled, capped at 150ms).
+	if d := calls[1].Sub(calls[0]); d < 50*time.Millisecond {
+		t.Errorf("first retry after %s, want at least 50ms", d)
+	}
+	if d := calls[2].Sub(calls[1]); d < 75*time.Millisecond {
+		t.Errorf("second retry after %s, want at least 75ms", d)
+	}
+	if s := stats(t, c, "sink"); s.Claimed != 1 {
+		t.Errorf("after the last try %d claimed, want the event left claimed", s.Claimed)
 	}
 }
