@@ -324,7 +324,7 @@ func (w *Watcher) wait(ctx context.Context, d listen.Delivery, h hooks.Hook, r *
 func (w *Watcher) apply(ctx context.Context, o Outcome, p Policy, res wait.Result) (Outcome, error) {
 	switch p {
 	case Clear:
-		c, err := w.heat.Clear(ctx, o.Hook)
+		c, err := w.clear(ctx, o.Hook)
 		switch {
 		case errors.Is(err, hooks.ErrNotFound):
 			o.Decision, o.Action = Gone, Left
@@ -358,6 +358,26 @@ func (w *Watcher) apply(ctx context.Context, o Outcome, p Policy, res wait.Resul
 		w.log.Warn("could not acknowledge the waiter's message", "event", o.EventID, "err", err)
 	}
 	return o, nil
+}
+
+// clear clears h. Heat answers a signal 404 "resource not found" for a
+// while during a rollback (seen with Heat 19: a pre-update hook of the
+// rollback still pending, its resource not yet in the stack Heat loads
+// for the signal), so a 404 while h is still pending is tried again.
+func (w *Watcher) clear(ctx context.Context, h hooks.Hook) (hooks.Cleared, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := w.heat.Clear(ctx, h)
+		if !errors.Is(err, hooks.ErrNotFound) || attempt == 6 {
+			return c, err
+		}
+		if pending, perr := w.heat.Pending(ctx, h); perr != nil || !pending {
+			return c, err
+		}
+		w.log.Info("Heat does not find the paused resource yet; clearing again", "hook", h.String(), "attempt", attempt)
+		if sleep(ctx, time.Duration(attempt)*time.Second) != nil {
+			return c, err
+		}
+	}
 }
 
 // keepClaim renews the claim on the hook event while its waiter waits.
