@@ -34,6 +34,11 @@ const (
 	TimestampFormat = "2006-01-02T15:04:05.999999"
 )
 
+// Actions are the resource_action values Heat's events carry
+// (heat/engine/status.py ResourceStatus; stack events add RESTORE,
+// heat/engine/stack.py).
+var Actions = []string{"INIT", "CREATE", "DELETE", "UPDATE", "ROLLBACK", "SUSPEND", "RESUME", "ADOPT", "SNAPSHOT", "CHECK", "RESTORE"}
+
 // Event is the message body Heat posts for one event
 // (heat/engine/event.py as_dict), byte for byte in meaning.
 type Event struct {
@@ -85,7 +90,8 @@ func (e Event) Time() (time.Time, error) {
 	return time.Parse("2006-01-02T15:04:05.999999999", e.Timestamp)
 }
 
-// Statuses are the suffixes of Heat's joined ACTION_STATUS strings.
+// Statuses are the resource_status values, the suffixes of Heat's joined
+// ACTION_STATUS strings.
 var Statuses = []string{"IN_PROGRESS", "COMPLETE", "FAILED"}
 
 // SplitStatus splits the events API's joined "CREATE_IN_PROGRESS" into

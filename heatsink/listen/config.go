@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
@@ -180,7 +181,34 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if err := c.checkValues(yamlfile.Parse(file, data)); err != nil {
+		return nil, err
+	}
 	return &c, nil
+}
+
+// checkValues checks what Heat's names and URLs allow, each problem at
+// its file:line:column: match action and status against Heat's event
+// actions and statuses, webhook URLs for http(s).
+func (c *Config) checkValues(doc yamlfile.Doc) error {
+	var errs []error
+	for i, r := range c.Rules {
+		for _, f := range []struct {
+			key   string
+			ps    Patterns
+			names []string
+		}{{"action", r.Match.Action, heatsink.Actions}, {"status", r.Match.Status, heatsink.Statuses}} {
+			if j, err := CheckNames(f.ps, f.names); err != nil {
+				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
+			}
+		}
+		if r.Webhook != nil {
+			if err := CheckURL(r.Webhook.URL); err != nil {
+				errs = append(errs, doc.Errorf([]any{"rules", i, "webhook", "url"}, "rule %s: webhook %v", r.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) defaults() {

@@ -51,6 +51,12 @@ rules:
 		{"claim ttl", "claim: {ttl: 30}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim ttl and grace must be 60..43200"},
 		{"bad glob", "queues: [{name: q}]\nrules: [{command: [x], match: {resource_name: '[a'}}]\n", ""},
 		{"webhook without url", "queues: [{name: q}]\nrules: [{webhook: {}}]\n", "webhook without url"},
+		{"action typo", "queues: [{name: q}]\nrules:\n  - match: {action: [CREATE, CRATE]}\n    command: [x]\n", `l.yml:3:30: rule rule 1: match action "CRATE" matches none of INIT, CREATE`},
+		{"status typo", "queues: [{name: q}]\nrules:\n  - match: {status: COMPLET}\n    command: [x]\n", `l.yml:3:21: rule rule 1: match status "COMPLET" matches none of IN_PROGRESS, COMPLETE, FAILED`},
+		{"ftp webhook", "queues: [{name: q}]\nrules: [{webhook: {url: \"ftp://x/y\"}}]\n", `l.yml:2:25: rule rule 1: webhook url "ftp://x/y": want http:// or https:// and a host`},
+		{"both at once", "queues: [{name: q}]\nrules: [{webhook: {url: \"x\"}, match: {status: DONE}}]\n", "l.yml:2:47: rule rule 1: match status \"DONE\"" /* and the url, on the next line */},
+		{"retry", "retry: {initial: 2s, max: 1s}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "retry:"},
+		{"shutdown grace", "shutdown_grace: -1s\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "shutdown_grace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig("l.yml", []byte(tc.doc))

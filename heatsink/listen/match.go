@@ -2,7 +2,9 @@ package listen
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/zaqar-go/suite/heatsink"
@@ -127,4 +129,32 @@ func compileMatch(m Match) (matcher, error) {
 		f{m.Reason, func(p heatsink.Payload) string { return p.ResourceStatusReason }},
 		f{m.StackID, func(p heatsink.Payload) string { return p.StackID }},
 	)
+}
+
+// CheckNames reports the patterns that match none of names (a typo such as
+// CRATE for CREATE would silently match nothing): the index in ps of each,
+// with the error.
+func CheckNames(ps Patterns, names []string) (int, error) {
+	for i, p := range ps {
+		re, err := compileGlob(p)
+		if err != nil {
+			return i, err
+		}
+		if !slices.ContainsFunc(names, re.MatchString) {
+			return i, fmt.Errorf("%q matches none of %s", p, strings.Join(names, ", "))
+		}
+	}
+	return -1, nil
+}
+
+// CheckURL reports a webhook URL that is not http(s) with a host.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("url %q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q: want http:// or https:// and a host", raw)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 
 	"github.com/zaqar-go/suite/internal/yamlfile"
@@ -190,7 +191,44 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if err := c.checkValues(yamlfile.Parse(file, data)); err != nil {
+		return nil, err
+	}
 	return &c, nil
+}
+
+// hookActions are the actions a hook pauses (the reason's "<ACTION> paused
+// until Hook ..."): pre-create at INIT, pre-update and pre-delete at the
+// resource's previous action.
+var hookActions = []string{"INIT", "CREATE", "UPDATE", "DELETE", "ROLLBACK"}
+
+// checkValues checks what Heat's names allow, each problem at its
+// file:line:column: match hook against Heat's hook types, match action
+// against Heat's actions, webhook URLs for http(s), and a deadline that
+// the rule's timeout would always beat.
+func (c *Config) checkValues(doc yamlfile.Doc) error {
+	var errs []error
+	for i, r := range c.Rules {
+		for _, f := range []struct {
+			key   string
+			ps    listen.Patterns
+			names []string
+		}{{"hook", r.Match.Hook, env.Hooks}, {"action", r.Match.Action, hookActions}} {
+			if j, err := listen.CheckNames(f.ps, f.names); err != nil {
+				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
+			}
+		}
+		if r.Webhook != nil {
+			if err := listen.CheckURL(r.Webhook.URL); err != nil {
+				errs = append(errs, doc.Errorf([]any{"rules", i, "webhook", "url"}, "rule %s: webhook %v", r.Name, err))
+			}
+		}
+		if r.Deadline != nil && r.Deadline.After >= r.Timeout {
+			errs = append(errs, doc.Errorf([]any{"rules", i, "deadline", "after"},
+				"rule %s: deadline after %s is not before the timeout (%s): on_timeout would always decide", r.Name, r.Deadline.After, r.Timeout))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) defaults() {

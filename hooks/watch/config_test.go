@@ -90,6 +90,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{"claim ttl", "queue: q\nclaim: {ttl: 30}\n" + rule, "claim ttl"},
 		{"poll", "queue: q\npoll: {interval: 1s}\n" + rule, "poll: no stacks"},
 		{"bad duration", "queue: q\nrecheck: soon\n" + rule, "line 2: cannot unmarshal !!str `soon` into time.Duration"},
+		{"on_rollback", "queue: q\nrules: [{approval: {queue: a}, on_rollback: fail}]\n", `on_rollback "fail"`},
+		{"hook typo", "queue: q\nrules:\n  - match: {hook: [pre-update, pre-crate]}\n    approval: {queue: a}\n",
+			`hooks.yml:3:32: rule rule 1: match hook "pre-crate" matches none of pre-create`},
+		{"action typo", "queue: q\nrules:\n  - match: {action: CRATE}\n    approval: {queue: a}\n", `hooks.yml:3:21: rule rule 1: match action "CRATE"`},
+		{"deadline after timeout", "queue: q\nrules:\n  - deadline: {after: 2h}\n", "hooks.yml:3:23: rule rule 1: deadline after 2h0m0s is not before the timeout (1h0m0s)"},
+		{"webhook scheme", "queue: q\nrules: [{webhook: {url: \"ftp://x/{stack}\"}}]\n", `hooks.yml:2:25: rule rule 1: webhook url "ftp://x/{stack}": want http:// or https://`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := watch.ParseConfig("hooks.yml", []byte(tc.yaml))

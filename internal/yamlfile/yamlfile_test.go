@@ -22,3 +22,20 @@ func TestDecode(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+func TestDocErrorf(t *testing.T) {
+	d := Parse("h.yml", []byte("rules:\n  - name: a\n    match: {hook: [pre-create, pre-crate]}\n  - match: {action: CRATE}\n"))
+	for _, tc := range []struct {
+		path []any
+		want string
+	}{
+		{[]any{"rules", 0, "match", "hook", 1}, "h.yml:3:32: bad"},
+		{[]any{"rules", 1, "match", "action", 0}, "h.yml:4:21: bad"},
+		{[]any{"rules", 1}, "h.yml:4:5: bad"},
+		{[]any{"rules", 5}, "h.yml: bad"},
+	} {
+		if got := d.Errorf(tc.path, "bad").Error(); got != tc.want {
+			t.Errorf("Errorf(%v) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
