@@ -43,6 +43,8 @@ type Config struct {
 	Retry         RetryConfig   `yaml:"retry"`
 	Queues        []QueueConfig `yaml:"queues"`
 	Rules         []Rule        `yaml:"rules"`
+	// Metrics, when set, counts what the listener does.
+	Metrics *Metrics `yaml:"-"`
 }
 
 // ClaimConfig sets how messages are claimed. A message whose action fails

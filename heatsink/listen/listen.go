@@ -35,6 +35,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/claims"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/heatsink"
 
@@ -70,6 +71,7 @@ func (f Func) run(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
 type rule struct {
 	name    string
+	kind    string // webhook, command, queue, func: for the logs
 	match   matcher
 	timeout time.Duration
 	act     action
@@ -85,6 +87,7 @@ type source struct {
 type Listener struct {
 	claim   ClaimConfig
 	retry   RetryConfig
+	metrics *Metrics
 	grace   time.Duration
 	rules   []rule
 	sources []source
@@ -93,7 +96,7 @@ type Listener struct {
 
 // New builds a Listener, connecting every queue and queue action.
 func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
-	l := &Listener{claim: cfg.Claim, retry: cfg.Retry, grace: cfg.ShutdownGrace, log: log}
+	l := &Listener{claim: cfg.Claim, retry: cfg.Retry, metrics: cfg.Metrics, grace: cfg.ShutdownGrace, log: log}
 	if l.retry.Attempts < 1 {
 		l.retry.Attempts = 1
 	}
@@ -113,12 +116,13 @@ func New(cfg *Config, connect Connect, log *slog.Logger) (*Listener, error) {
 		cr := rule{name: r.Name, match: m, timeout: r.Timeout}
 		switch {
 		case r.Func != nil:
-			cr.act = r.Func
+			cr.act, cr.kind = r.Func, "func"
 		case r.Webhook != nil:
-			cr.act = webhook{client: hc, cfg: *r.Webhook}
+			cr.act, cr.kind = webhook{client: hc, cfg: *r.Webhook}, "webhook"
 		case r.Command != nil:
-			cr.act = command{argv: r.Command, env: r.Env}
+			cr.act, cr.kind = command{argv: r.Command, env: r.Env}, "command"
 		case r.Queue != nil:
+			cr.kind = "queue"
 			c, err := connect(r.Queue.Name, r.Queue.SignedURL)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: queue %s: %w", r.Name, r.Queue.Name, err)
@@ -215,12 +219,14 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 	r := claims.Create(cctx, s.client, s.queue, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit})
 	err := r.ExtractInto(&got)
 	cancel()
+	l.metrics.claimAnswered(err)
 	if err != nil {
 		return 0, err
 	}
 	if len(got.Messages) == 0 {
 		return 0, nil
 	}
+	l.metrics.seen(len(got.Messages))
 	claimID := claimOf(got.Messages[0].Href)
 	// Keep the claim while working through a long batch (and retries),
 	// so that no other listener gets these messages meanwhile.
@@ -229,6 +235,8 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 		if time.Since(renewed) > time.Duration(l.claim.TTL)*time.Second/3 {
 			if err := claims.Update(work, s.client, s.queue, claimID, claims.UpdateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace}).ExtractErr(); err != nil {
 				l.log.Warn("claim renewal failed", "queue", s.queue, "claim", claimID, "err", err)
+			} else {
+				l.metrics.inc(func(m *Metrics) prometheus.Counter { return m.ClaimRenewals })
 			}
 			renewed = time.Now()
 		}
@@ -247,6 +255,7 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 		if err != nil {
 			// Left claimed: it ends in the dead-letter queue.
 			l.log.Warn("not a Heat event; left for the dead-letter queue", "queue", s.queue, "message", m.ID, "err", err)
+			l.metrics.inc(func(m *Metrics) prometheus.Counter { return m.Malformed })
 			failed[""] = true
 			continue
 		}
@@ -287,6 +296,7 @@ func (l *Listener) handBack(work context.Context, s source, claimID string, left
 		l.log.Warn("stopping: claim not handed back; its events come back at claim expiry", "queue", s.queue, "claim", claimID, "err", err)
 		return
 	}
+	l.metrics.inc(func(m *Metrics) prometheus.Counter { return m.HandedBack })
 	l.log.Info("stopping: claimed events handed back", "queue", s.queue, "claim", claimID, "events", left)
 }
 
@@ -304,10 +314,12 @@ const (
 // stopped.
 func (l *Listener) handle(ctx, work context.Context, d Delivery, keep func()) outcome {
 	p := d.Event.Payload
+	matched := false
 	for _, r := range l.rules {
 		if !r.match.Match(p) {
 			continue
 		}
+		matched = true
 		for attempt := 1; ; attempt++ {
 			actx, cancel := context.WithTimeout(work, r.timeout)
 			err := r.act.run(actx, d)
@@ -321,6 +333,7 @@ func (l *Listener) handle(ctx, work context.Context, d Delivery, keep func()) ou
 				return stopped
 			}
 			if attempt >= l.retry.Attempts {
+				l.metrics.failed(r.name)
 				l.log.Warn("action failed; the event will be retried", "rule", r.name, "queue", d.Queue,
 					"message", d.MessageID, "event", d.Event.ID, "resource", p.ResourceName, "attempts", attempt, "err", err)
 				return failedAction
@@ -336,7 +349,14 @@ func (l *Listener) handle(ctx, work context.Context, d Delivery, keep func()) ou
 			}
 			keep()
 		}
-		l.log.Debug("action done", "rule", r.name, "event", d.Event.ID, "resource", p.ResourceName,
+		l.metrics.acted(r.name)
+		if r.kind != "func" { // a Go action logs what it did itself (hooks: "hook settled")
+			l.log.Info("event handled", "rule", r.name, "action", r.kind, "outcome", "ok", "event", d.Event.ID,
+				"stack_id", p.StackID, "resource", p.ResourceName, "state", p.ResourceAction+"_"+p.ResourceStatus)
+		}
+	}
+	if !matched {
+		l.log.Debug("no rule matches; event deleted", "event", d.Event.ID, "resource", p.ResourceName,
 			"state", p.ResourceAction+"_"+p.ResourceStatus)
 	}
 	return done

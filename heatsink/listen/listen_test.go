@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/cloud"
@@ -510,5 +512,53 @@ rules: [{webhook: {url: %q}}]
 	}
 	if s := stats(t, c, "sink"); s.Claimed != 1 {
 		t.Errorf("after the last try %d claimed, want the event left claimed", s.Claimed)
+	}
+}
+
+// /metrics counts what the listener did and /healthz says whether Zaqar
+// answers its claims.
+func TestListenMetrics(t *testing.T) {
+	url := zaqartest.Start(t, "")
+	c := cloud.NoAuth(url, "heatsink-metrics")
+	post(t, c, "sink", sinkMessages(t)[:3])
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer hook.Close()
+	reg := prometheus.NewRegistry()
+	m := listen.NewMetrics(reg, "heatsink")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go listen.Serve(t.Context(), ln, reg, m.Healthy, logger(t))
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/healthz before any claim: %d, want 503", code)
+	}
+	cfg, err := listen.ParseConfig("l.yml", []byte(fmt.Sprintf("queues: [{name: sink}]\nrules: [{name: created, match: {status: COMPLETE}, webhook: {url: %q}}]\n", hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Metrics = m
+	l, err := listen.New(cfg, connectTo(c), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, l, "sink")
+	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	_, body := get("/metrics")
+	for _, want := range []string{"heatsink_events_seen_total 3", `heatsink_events_acted_total{rule="created"} 1`} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 }

@@ -46,6 +46,7 @@ type Watcher struct {
 	log       *slog.Logger
 	rules     []rule
 	listeners []*listen.Listener
+	metrics   *Metrics
 }
 
 type rule struct {
@@ -55,9 +56,10 @@ type rule struct {
 }
 
 // New builds a Watcher: heat for Heat's API, zaqar (messaging v2) for the
-// queue, the ledger and the waiters' queues, all in one project.
-func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *slog.Logger) (*Watcher, error) {
-	w := &Watcher{cfg: cfg, heat: heat, zaqar: zaqar, log: log}
+// queue, the ledger and the waiters' queues, all in one project; m (may be
+// nil) counts what it does.
+func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *slog.Logger, m *Metrics) (*Watcher, error) {
+	w := &Watcher{cfg: cfg, heat: heat, zaqar: zaqar, log: log, metrics: m}
 	hc := &http.Client{Timeout: 60 * time.Second}
 	for _, rc := range cfg.Rules {
 		m, err := compileMatch(rc.Match)
@@ -93,6 +95,9 @@ func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *s
 			// The waiter's own timeout applies; this only bounds a stuck
 			// Heat or Zaqar call.
 			Rules: []listen.Rule{{Name: "hooks", Func: w.Handle, Timeout: 30 * 24 * time.Hour}},
+		}
+		if m != nil {
+			lc.Metrics = m.Listen
 		}
 		l, err := listen.New(lc, func(string, string) (*gophercloud.ServiceClient, error) { return zaqar, nil }, log)
 		if err != nil {
@@ -200,6 +205,9 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 	if err != nil {
 		return err // the lock stays with this copy, which comes back
 	}
+	if w.metrics != nil {
+		w.metrics.Settled.WithLabelValues(o.Decision, o.Action).Inc()
+	}
 	if w.record(ctx, o) {
 		w.release(ctx, locks)
 	}
@@ -257,6 +265,10 @@ func (w *Watcher) settle(ctx context.Context, d listen.Delivery, log *slog.Logge
 		}
 	}
 	log.Info("waiting", "rule", r.cfg.Name, "timeout", r.cfg.Timeout)
+	if w.metrics != nil {
+		w.metrics.Pending.Inc()
+		defer w.metrics.Pending.Dec()
+	}
 	o, err := w.wait(ctx, d, h, r, log)
 	if err != nil {
 		return Outcome{}, err
@@ -390,6 +402,9 @@ func (w *Watcher) keepClaim(ctx context.Context, d listen.Delivery, log *slog.Lo
 		err := claims.Update(ctx, w.zaqar, d.Queue, d.ClaimID, claims.UpdateOpts{TTL: w.cfg.Claim.TTL, Grace: w.cfg.Claim.Grace}).ExtractErr()
 		if err != nil && ctx.Err() == nil {
 			log.Warn("claim renewal failed", "claim", d.ClaimID, "err", err)
+		}
+		if err == nil && w.metrics != nil {
+			w.metrics.Listen.ClaimRenewals.Inc()
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/cloud"
@@ -100,12 +102,15 @@ type env struct {
 	zaqar *gophercloud.ServiceClient
 	url   string
 	proj  string
+	// metrics of the watchers run, one registry per test
+	metrics *watch.Metrics
 }
 
 func newEnv(t *testing.T, fake *hookstest.Heat, client *gophercloud.ServiceClient) *env {
 	url := hookstest.StartZaqar(t, "")
 	proj := "p-" + uuid.NewString()[:8]
-	return &env{t: t, fake: fake, heat: &hooks.Heat{Client: client}, zaqar: cloud.NoAuth(url, proj), url: url, proj: proj}
+	return &env{t: t, fake: fake, heat: &hooks.Heat{Client: client}, zaqar: cloud.NoAuth(url, proj), url: url, proj: proj,
+		metrics: watch.NewMetrics(prometheus.NewRegistry())}
 }
 
 // post posts bodies to queue.
@@ -198,7 +203,7 @@ func (e *env) watcher(cfg string) *watch.Watcher {
 		e.t.Fatal(err)
 	}
 	// Each watcher process has its own Client-ID.
-	w, err := watch.New(c, e.heat, cloud.NoAuth(e.url, e.proj), logger(e.t))
+	w, err := watch.New(c, e.heat, cloud.NoAuth(e.url, e.proj), logger(e.t), e.metrics)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -283,6 +288,15 @@ func TestWaitersClear(t *testing.T) {
 		t.Errorf("approval queue still holds %s", left)
 	}
 	eventually(t, "hook events deleted", func() bool { return len(e.bodies("hook-events")) == 1 })
+	if n := value(e.metrics.Settled.WithLabelValues("approved", "cleared")); n != 3 {
+		t.Errorf("hooks_settled_total{approved,cleared} = %v, want 3", n)
+	}
+	if n := value(e.metrics.Listen.Seen); n != 4 {
+		t.Errorf("hooks_events_seen_total = %v, want 4 (3 hook events and one that is not an event)", n)
+	}
+	if n := value(e.metrics.Pending); n != 0 {
+		t.Errorf("hooks_pending = %v after all settled", n)
+	}
 	if n, _ := calls.Load("/hook-demo/post_res"); n == nil || *n.(*int) != 1 {
 		t.Errorf("webhook calls %v", n)
 	}
@@ -662,4 +676,16 @@ func TestVanishedChosenCopy(t *testing.T) {
 		t.Errorf("webhook calls %d after a settled event came again", n)
 	}
 	noLocks(t, e)
+}
+
+// value reads a counter's or a gauge's value.
+func value(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	if m.Counter != nil {
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/emit"
@@ -58,6 +60,7 @@ type common struct {
 	cloud.Session // --zaqar-url is its MessagingURL
 	project       string
 	debug         bool
+	logFormat     string
 	log           *slog.Logger
 }
 
@@ -65,6 +68,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MessagingURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
 	fs.StringVar(&c.project, "project", "", "project for a Zaqar without authentication (with --zaqar-url, no OS_AUTH_URL)")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log as text or json (one JSON object per line)")
 }
 
 func (c *common) noAuth() bool {
@@ -124,7 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = func() error { return share(ctx, c, *queue, *expires, *methods, *out, stdout) }
 	case "listen":
 		config := fs.String("config", "listeners.yml", "listeners file")
-		cmd = func() error { return listenCmd(ctx, c, *config) }
+		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9107")
+		cmd = func() error { return listenCmd(ctx, c, *config, *metrics) }
 	case "emit":
 		var e emitFlags
 		fs.StringVar(&e.stack, "stack", "", "stack name, id or name/id")
@@ -151,7 +156,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.debug {
 		level = slog.LevelDebug
 	}
-	c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	switch c.logFormat {
+	case "text":
+		c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		c.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		fmt.Fprintf(stderr, "heatsink %s: --log-format %q: want text or json\n", args[0], c.logFormat)
+		return 2
+	}
 	if err := cmd(); err != nil {
 		var usageErr usageError
 		if errors.As(err, &usageErr) {
@@ -269,10 +282,19 @@ func share(ctx context.Context, c *common, queue string, expires time.Duration, 
 	return os.WriteFile(out, doc, 0o600)
 }
 
-func listenCmd(ctx context.Context, c *common, config string) error {
+func listenCmd(ctx context.Context, c *common, config, metricsAddr string) error {
 	cfg, err := listen.ReadConfig(config)
 	if err != nil {
 		return err
+	}
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		reg := prometheus.NewRegistry()
+		cfg.Metrics = listen.NewMetrics(reg, "heatsink")
+		go listen.Serve(ctx, ln, reg, cfg.Metrics.Healthy, c.log)
 	}
 	var (
 		mu     sync.Mutex

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,8 +29,10 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
 	"github.com/zaqar-go/suite/hooks/watch"
@@ -55,12 +58,14 @@ func main() {
 type common struct {
 	cloud.Session // --zaqar-url is its MessagingURL
 	debug         bool
+	logFormat     string
 	log           *slog.Logger
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MessagingURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log as text or json (one JSON object per line)")
 }
 
 func (c *common) messaging(ctx context.Context) (*gophercloud.ServiceClient, error) {
@@ -97,7 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "run":
 		config := fs.String("config", "hooks.yml", "hooks file")
-		cmd = func() error { return runCmd(ctx, c, *config) }
+		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9108")
+		cmd = func() error { return runCmd(ctx, c, *config, *metrics) }
 	case "validate":
 		config := fs.String("config", "hooks.yml", "hooks file")
 		cmd = func() error {
@@ -183,7 +189,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.debug {
 		level = slog.LevelDebug
 	}
-	c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	switch c.logFormat {
+	case "text":
+		c.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		c.log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		fmt.Fprintf(stderr, "hooks %s: --log-format %q: want text or json\n", name, c.logFormat)
+		return 2
+	}
 	if err := cmd(); err != nil {
 		var usageErr usageError
 		if errors.As(err, &usageErr) {
@@ -213,10 +227,20 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, positional...))
 }
 
-func runCmd(ctx context.Context, c *common, config string) error {
+func runCmd(ctx context.Context, c *common, config, metricsAddr string) error {
 	cfg, err := watch.ReadConfig(config)
 	if err != nil {
 		return err
+	}
+	var m *watch.Metrics
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		reg := prometheus.NewRegistry()
+		m = watch.NewMetrics(reg)
+		go listen.Serve(ctx, ln, reg, m.Listen.Healthy, c.log)
 	}
 	heat, err := c.heat(ctx, cfg.NestedDepth)
 	if err != nil {
@@ -226,7 +250,7 @@ func runCmd(ctx context.Context, c *common, config string) error {
 	if err != nil {
 		return err
 	}
-	w, err := watch.New(cfg, heat, zaqar, c.log)
+	w, err := watch.New(cfg, heat, zaqar, c.log, m)
 	if err != nil {
 		return err
 	}
