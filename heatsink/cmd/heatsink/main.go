@@ -46,7 +46,8 @@ const usage = `usage:
   heatsink share --queue Q [--expires 24h] [--methods GET,POST,DELETE,PATCH] [-o FILE]
   heatsink listen --config listeners.yml
   heatsink emit --stack NAME|ID|NAME/ID (--queue Q [--ttl SECONDS] | --env ENV.yml...) [--nested-depth N] [--state FILE] [--poll 5s] [--until-done] [--all]
-common flags (after the subcommand): --zaqar-url URL, --project ID (no-auth Zaqar), --debug`
+common flags (after the subcommand): --zaqar-url URL, --project ID (no-auth Zaqar), --debug, --log-format text|json
+listen: --metrics-addr ADDR; heatsink SUBCOMMAND -h says what it does, with an example`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -149,7 +150,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "heatsink: unknown command %q\n%s\n", args[0], usage)
 		return 2
 	}
+	fs.Usage = usageFor(args[0], fs, stderr)
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	level := slog.LevelInfo
@@ -270,7 +275,7 @@ func share(ctx context.Context, c *common, queue string, expires time.Duration, 
 		Expires: time.Now().Add(expires).UTC().Format("2006-01-02T15:04:05"),
 	}).ExtractInto(&got)
 	if err != nil {
-		return fmt.Errorf("share %s: %w", queue, err)
+		return fmt.Errorf("pre-sign a URL for queue %s: %w", queue, explainShare(err))
 	}
 	doc, _ := json.MarshalIndent(cloud.SignedURL{Endpoint: strings.TrimSuffix(mc.Endpoint, "/"), Queue: queue,
 		Project: got.Project, Paths: got.Paths, Methods: got.Methods, Expires: got.Expires, Signature: got.Signature}, "", "  ")
@@ -280,6 +285,27 @@ func share(ctx context.Context, c *common, queue string, expires time.Duration, 
 		return err
 	}
 	return os.WriteFile(out, doc, 0o600)
+}
+
+// explainShare turns Zaqar's answer to a share request into what the
+// operator can act on: Zaqar's own words for a server without a signing
+// key are "The `key` can't be None" (zaqar/common/urls.py).
+func explainShare(err error) error {
+	var unexpected gophercloud.ErrUnexpectedResponseCode
+	if !errors.As(err, &unexpected) {
+		return err
+	}
+	var doc struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal(unexpected.Body, &doc) != nil || doc.Description == "" {
+		return err
+	}
+	if strings.Contains(doc.Description, "`key` can't be None") {
+		return errors.New("the Zaqar server has no signing key ([signed_url] secret_key in its zaqar.conf), so it cannot pre-sign URLs")
+	}
+	return fmt.Errorf("Zaqar answered %d: %s: %s", unexpected.Actual, doc.Title, doc.Description)
 }
 
 func listenCmd(ctx context.Context, c *common, config, metricsAddr string) error {

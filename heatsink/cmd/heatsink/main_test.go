@@ -93,3 +93,26 @@ func TestREADMEExamples(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { zaqartest.Main(m) }
+
+// Each subcommand's -h says what it does, with an example, and exits 0.
+func TestSubcommandHelp(t *testing.T) {
+	for _, name := range []string{"validate", "prepare", "share", "listen", "emit"} {
+		code, _, errOut := runCmd(t, name, "-h")
+		if code != 0 || !strings.Contains(errOut, "\nExample:\n  heatsink ") || !strings.Contains(errOut, "Flags:") {
+			t.Errorf("heatsink %s -h = %d:\n%s", name, code, errOut)
+		}
+	}
+}
+
+// share on a server without a signing key says so, instead of Zaqar's
+// "The `key` can't be None".
+func TestShareWithoutKey(t *testing.T) {
+	t.Setenv("OS_AUTH_URL", "")
+	t.Setenv("OS_CLOUD", "")
+	url := zaqartest.Start(t, "")
+	code, _, errOut := runCmd(t, "share", "--zaqar-url", url, "--project", "p1", "--queue", "events")
+	want := "heatsink share: pre-sign a URL for queue events: the Zaqar server has no signing key ([signed_url] secret_key in its zaqar.conf)"
+	if code != 1 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("share = %d, %q; want %q", code, errOut, want)
+	}
+}

@@ -45,7 +45,8 @@ const usage = `usage:
   hooks poll STACK [--nested-depth N] [--json]       (alias: list)
   hooks clear [--pre-create|--pre-update|--pre-delete] STACK PATH [HOOK]
   hooks approve QUEUE [--reject] [--reason TEXT] [--stack S] [--resource R] [--hook H] [--event-id E] [--ttl SECONDS]
-common flags (before the arguments): --zaqar-url URL, --debug`
+common flags: --zaqar-url URL, --debug, --log-format text|json; run: --metrics-addr ADDR
+hooks SUBCOMMAND -h says what it does, with an example`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -152,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var m wait.ApprovalMessage
 		reject := fs.Bool("reject", false, "post a rejection")
 		fs.StringVar(&m.Reason, "reason", "", "why (shown in the ledger and the logs)")
-		fs.StringVar(&m.Stack, "stack", "", "only for hooks of this stack (name or id)")
+		fs.StringVar(&m.Stack, "stack", "", "approve the hooks pending in this stack (name or id), each message naming its pause (looked up in Heat)")
 		fs.StringVar(&m.Resource, "resource", "", "only for this resource (name or path)")
 		fs.StringVar(&m.Hook, "hook", "", "only for this hook type")
 		fs.StringVar(&m.EventID, "event-id", "", "only for this hook event")
@@ -182,7 +183,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "hooks: unknown command %q\n%s\n", name, usage)
 		return 2
 	}
+	fs.Usage = usageFor(name, fs, stderr)
 	if err := parse(fs, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	level := slog.LevelInfo

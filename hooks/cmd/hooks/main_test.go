@@ -93,3 +93,19 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// Each subcommand's -h says what it does, with an example, and exits 0.
+func TestSubcommandHelp(t *testing.T) {
+	for _, name := range []string{"run", "validate", "poll", "list", "clear", "approve"} {
+		var out, errs bytes.Buffer
+		code := run(t.Context(), []string{name, "-h"}, &out, &errs)
+		text := errs.String()
+		if code != 0 || !strings.Contains(text, "\nExample:\n  hooks ") || !strings.Contains(text, "Flags:") {
+			t.Errorf("hooks %s -h = %d:\n%s", name, code, text)
+		}
+	}
+	var out, errs bytes.Buffer
+	if code := run(t.Context(), []string{"run", "--log-format", "xml"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "want text or json") {
+		t.Errorf("--log-format xml = %d, %q", code, errs.String())
+	}
+}
