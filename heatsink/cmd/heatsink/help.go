@@ -9,16 +9,17 @@ import (
 // help is what `heatsink SUBCOMMAND -h` says before the flags: what the
 // subcommand does, and an example.
 var help = map[string]string{
-	"validate": `heatsink validate ENV.yml...
+	"validate": `heatsink validate [--listeners listeners.yml] ENV.yml...
 
 Checks environment files as Heat's API would, and more: what Heat refuses
 (400 at stack create) and what Heat accepts and then silently fails on (an
 event sink whose ttl or queue name Zaqar refuses: no event ever arrives).
 Several files are merged as Heat merges them. Problems are printed as
-file:line:column.
+file:line:column. --listeners checks a listeners.yml too: its keys, Heat's
+action and status names in match, webhook URLs, Zaqar's limits.
 
 Example:
-  heatsink validate environment.yml prod.yml
+  heatsink validate --listeners listeners.yml environment.yml prod.yml
 `,
 	"prepare": `heatsink prepare [flags] ENV.yml...
 

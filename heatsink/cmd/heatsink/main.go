@@ -41,7 +41,7 @@ import (
 )
 
 const usage = `usage:
-  heatsink validate ENV.yml...
+  heatsink validate [--listeners listeners.yml] ENV.yml...
   heatsink prepare [--max-claims N] [--dlq-suffix S] [--dlq-ttl SECONDS] [--no-dlq] ENV.yml...
   heatsink share --queue Q [--expires 24h] [--methods GET,POST,DELETE,PATCH] [-o FILE]
   heatsink listen --config listeners.yml
@@ -108,7 +108,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var cmd func() error
 	switch args[0] {
 	case "validate":
-		cmd = func() error { return validate(fs.Args(), stdout, stderr) }
+		listeners := fs.String("listeners", "", "also check this listeners.yml")
+		cmd = func() error {
+			if *listeners != "" {
+				cfg, err := listen.ReadConfig(*listeners)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "ok: %s: %d queues, %d rules\n", *listeners, len(cfg.Queues), len(cfg.Rules))
+				if fs.NArg() == 0 {
+					return nil
+				}
+			}
+			return validate(fs.Args(), stdout, stderr)
+		}
 	case "prepare":
 		opts := prepare.Defaults
 		noDLQ := fs.Bool("no-dlq", false, "no dead-letter queues")

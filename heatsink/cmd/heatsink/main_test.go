@@ -116,3 +116,17 @@ func TestShareWithoutKey(t *testing.T) {
 		t.Errorf("share = %d, %q; want %q", code, errOut, want)
 	}
 }
+
+func TestValidateListeners(t *testing.T) {
+	bad := writeFile(t, "listeners.yml", "queues: [{name: q}]\nrules:\n  - match: {action: CRATE, status: COMPLET}\n    webhook: {url: \"ftp://x/y\"}\n")
+	code, _, errOut := runCmd(t, "validate", "--listeners", bad)
+	for _, want := range []string{`listeners.yml:3:21: rule rule 1: match action "CRATE"`, `listeners.yml:3:36: rule rule 1: match status "COMPLET"`, `listeners.yml:4:20: rule rule 1: webhook url "ftp://x/y"`} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("validate --listeners = %d, %q; want %q", code, errOut, want)
+		}
+	}
+	good := writeFile(t, "listeners.yml", "queues: [{name: q}]\nrules: [{match: {action: CREATE}, command: [x]}]\n")
+	if code, out, errOut := runCmd(t, "validate", "--listeners", good); code != 0 || !strings.Contains(out, "1 queues, 1 rules") {
+		t.Errorf("validate --listeners good = %d, %q %q", code, out, errOut)
+	}
+}
