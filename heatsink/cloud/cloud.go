@@ -7,12 +7,16 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,20 +30,45 @@ import (
 type Config struct {
 	Auth     gophercloud.AuthOptions
 	Endpoint gophercloud.EndpointOpts
+	// TLS verifies the servers (Keystone and every endpoint): the CA
+	// bundle and insecure setting of the openstack CLI. nil: the system's.
+	TLS *tls.Config
+}
+
+// TLSOptions are the openstack CLI's --os-cacert and --insecure; they win
+// over OS_CACERT, OS_INSECURE and clouds.yaml's cacert and verify.
+type TLSOptions struct {
+	CACert   string
+	Insecure bool
 }
 
 // FromEnv reads the settings the openstack CLI reads: OS_CLOUD (a
-// clouds.yaml entry, TLS settings aside) when set, else OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
+// clouds.yaml entry, its cacert and verify too) when set, else OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
 // OS_PROJECT_NAME/ID, OS_USER_DOMAIN_NAME/ID, OS_PROJECT_DOMAIN_NAME/ID,
 // OS_REGION_NAME and OS_INTERFACE. Only main and tests call it.
-func FromEnv() (Config, error) {
-	if os.Getenv("OS_CLOUD") != "" {
-		ao, eo, _, err := clouds.Parse()
+func FromEnv(o TLSOptions) (Config, error) {
+	insecure := o.Insecure || truthy(os.Getenv("OS_INSECURE"))
+	if name := os.Getenv("OS_CLOUD"); name != "" {
+		var opts []clouds.ParseOption
+		if o.CACert != "" {
+			opts = append(opts, clouds.WithCACertPath(o.CACert))
+		}
+		if insecure {
+			opts = append(opts, clouds.WithInsecure(true))
+		}
+		// Without $HOME (a systemd unit, a container) the per-user
+		// clouds.yaml cannot be found; say so instead of gophercloud's
+		// "failed to get the user home directory".
+		if os.Getenv("HOME") == "" && os.Getenv("XDG_CONFIG_HOME") == "" && os.Getenv("OS_CLIENT_CONFIG_FILE") == "" {
+			return Config{}, fmt.Errorf("OS_CLOUD=%s, but $HOME is not set, so ~/.config/openstack/clouds.yaml cannot be found: "+
+				"set HOME, or OS_CLIENT_CONFIG_FILE to the clouds.yaml, or use OS_* variables instead", name)
+		}
+		ao, eo, tc, err := clouds.Parse(opts...)
 		if err != nil {
-			return Config{}, fmt.Errorf("clouds.yaml: %w", err)
+			return Config{}, fmt.Errorf("clouds.yaml (OS_CLOUD=%s): %w", name, err)
 		}
 		ao.AllowReauth = true
-		return Config{Auth: ao, Endpoint: eo}, nil
+		return Config{Auth: ao, Endpoint: eo, TLS: tc}, nil
 	}
 	// Not openstack.AuthOptionsFromEnv: it refuses the usual openrc
 	// (OS_PROJECT_NAME with OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME
@@ -92,13 +121,57 @@ func FromEnv() (Config, error) {
 	if i := os.Getenv("OS_INTERFACE"); i != "" {
 		eo.Availability = gophercloud.Availability(strings.TrimSuffix(i, "URL"))
 	}
-	return Config{Auth: ao, Endpoint: eo}, nil
+	tc, err := TLSConfig(cmp.Or(o.CACert, os.Getenv("OS_CACERT")), insecure)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{Auth: ao, Endpoint: eo, TLS: tc}, nil
+}
+
+func truthy(v string) bool {
+	b, _ := strconv.ParseBool(v)
+	return b
+}
+
+// TLSConfig trusts the CA bundle in caCert (PEM) when given, and skips
+// verification when insecure; nil when neither (the system's roots).
+func TLSConfig(caCert string, insecure bool) (*tls.Config, error) {
+	if caCert == "" && !insecure {
+		return nil, nil
+	}
+	tc := &tls.Config{InsecureSkipVerify: insecure}
+	if caCert != "" {
+		pem, err := os.ReadFile(caCert)
+		if err != nil {
+			return nil, fmt.Errorf("CA bundle (--os-cacert, OS_CACERT): %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA bundle %s: no PEM certificate in it", caCert)
+		}
+	}
+	return tc, nil
+}
+
+// HTTPClient is an HTTP client that verifies servers as tc says (the
+// default client when tc is nil).
+func HTTPClient(tc *tls.Config) http.Client {
+	if tc == nil {
+		return http.Client{}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = tc
+	return http.Client{Transport: t}
 }
 
 // Provider authenticates with Keystone.
 func Provider(ctx context.Context, c Config) (*gophercloud.ProviderClient, error) {
-	pc, err := openstack.AuthenticatedClient(ctx, c.Auth)
+	pc, err := openstack.NewClient(c.Auth.IdentityEndpoint)
 	if err != nil {
+		return nil, fmt.Errorf("keystone at %s: %w", c.Auth.IdentityEndpoint, err)
+	}
+	pc.HTTPClient = HTTPClient(c.TLS)
+	if err := openstack.Authenticate(ctx, pc, c.Auth); err != nil {
 		return nil, fmt.Errorf("keystone at %s: %w", c.Auth.IdentityEndpoint, err)
 	}
 	return pc, nil

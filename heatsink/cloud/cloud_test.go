@@ -28,7 +28,7 @@ func TestFromEnvOpenrc(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	c, err := FromEnv()
+	c, err := FromEnv(TLSOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +43,12 @@ func TestFromEnvOpenrc(t *testing.T) {
 
 	t.Setenv("OS_PROJECT_DOMAIN_NAME", "")
 	t.Setenv("OS_PROJECT_ID", "p1")
-	c, err = FromEnv()
+	c, err = FromEnv(TLSOptions{})
 	if err != nil || c.Auth.Scope.ProjectID != "p1" || c.Auth.Scope.ProjectName != "" {
 		t.Errorf("with OS_PROJECT_ID: %+v, %v", c.Auth.Scope, err)
 	}
 	t.Setenv("OS_PASSWORD", "")
-	if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "OS_PASSWORD") {
+	if _, err := FromEnv(TLSOptions{}); err == nil || !strings.Contains(err.Error(), "OS_PASSWORD") {
 		t.Errorf("without password: %v", err)
 	}
 }
@@ -68,7 +68,7 @@ func TestFromEnvCloudsYAML(t *testing.T) {
 	}
 	t.Setenv("OS_CLIENT_CONFIG_FILE", file)
 	t.Setenv("OS_CLOUD", "mine")
-	c, err := FromEnv()
+	c, err := FromEnv(TLSOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

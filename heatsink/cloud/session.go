@@ -1,7 +1,10 @@
 package cloud
 
 import (
+	"cmp"
 	"context"
+	"net/http"
+	"os"
 	"sync"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -13,6 +16,7 @@ import (
 // replaces the catalog's messaging endpoint (--zaqar-url).
 type Session struct {
 	MessagingURL string
+	TLS          TLSOptions // --os-cacert, --insecure
 
 	once     sync.Once
 	provider *gophercloud.ProviderClient
@@ -22,7 +26,7 @@ type Session struct {
 
 func (s *Session) authenticate(ctx context.Context) (*gophercloud.ProviderClient, error) {
 	s.once.Do(func() {
-		s.cfg, s.err = FromEnv()
+		s.cfg, s.err = FromEnv(s.TLS)
 		if s.err == nil {
 			s.provider, s.err = Provider(ctx, s.cfg)
 		}
@@ -49,4 +53,14 @@ func (s *Session) Orchestration(ctx context.Context) (*gophercloud.ServiceClient
 		return nil, err
 	}
 	return Orchestration(pc, s.cfg.Endpoint)
+}
+
+// HTTPClient is the HTTP client the session's clients use (its TLS
+// settings), for clients built apart from it (pre-signed URLs).
+func (s *Session) HTTPClient() (http.Client, error) {
+	if s.cfg.TLS != nil || s.provider != nil {
+		return HTTPClient(s.cfg.TLS), nil
+	}
+	tc, err := TLSConfig(cmp.Or(s.TLS.CACert, os.Getenv("OS_CACERT")), s.TLS.Insecure || truthy(os.Getenv("OS_INSECURE")))
+	return HTTPClient(tc), err
 }

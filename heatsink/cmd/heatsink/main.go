@@ -46,7 +46,8 @@ const usage = `usage:
   heatsink share --queue Q [--expires 24h] [--methods GET,POST,DELETE,PATCH] [-o FILE]
   heatsink listen --config listeners.yml
   heatsink emit --stack NAME|ID|NAME/ID (--queue Q [--ttl SECONDS] | --env ENV.yml...) [--nested-depth N] [--state FILE] [--poll 5s] [--until-done] [--all]
-common flags (after the subcommand): --zaqar-url URL, --project ID (no-auth Zaqar), --debug, --log-format text|json
+common flags (after the subcommand): --zaqar-url URL, --project ID (no-auth Zaqar), --os-cacert FILE, --insecure,
+  --debug, --log-format text|json
 listen: --metrics-addr ADDR; heatsink SUBCOMMAND -h says what it does, with an example`
 
 func main() {
@@ -70,6 +71,21 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.project, "project", "", "project for a Zaqar without authentication (with --zaqar-url, no OS_AUTH_URL)")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log as text or json (one JSON object per line)")
+	fs.StringVar(&c.TLS.CACert, "os-cacert", "", "CA bundle (PEM) to verify Keystone and the endpoints (default OS_CACERT, clouds.yaml cacert)")
+	fs.BoolVar(&c.TLS.Insecure, "insecure", false, "do not verify the servers' certificates (as the openstack CLI's --insecure)")
+}
+
+// withTLS gives a client built apart from the session (pre-signed URL, no
+// auth) the session's TLS settings.
+func (c *common) withTLS(sc *gophercloud.ServiceClient) (*gophercloud.ServiceClient, error) {
+	hc, err := c.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	if hc.Transport != nil {
+		sc.ProviderClient.HTTPClient.Transport = hc.Transport
+	}
+	return sc, nil
 }
 
 func (c *common) noAuth() bool {
@@ -83,7 +99,7 @@ func (c *common) messaging(ctx context.Context) (*gophercloud.ServiceClient, err
 		if c.project == "" {
 			return nil, errors.New("--zaqar-url without OS_AUTH_URL needs --project (a Zaqar without authentication)")
 		}
-		return cloud.NoAuth(c.MessagingURL, c.project), nil
+		return c.withTLS(cloud.NoAuth(c.MessagingURL, c.project))
 	}
 	return c.Messaging(ctx)
 }
@@ -348,7 +364,7 @@ func listenCmd(ctx context.Context, c *common, config, metricsAddr string) error
 			if u.Queue != queue {
 				return nil, fmt.Errorf("%s is signed for queue %s", signedURL, u.Queue)
 			}
-			return cloud.Signed(u), nil
+			return c.withTLS(cloud.Signed(u))
 		}
 		mu.Lock()
 		defer mu.Unlock()

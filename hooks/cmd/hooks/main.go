@@ -45,7 +45,7 @@ const usage = `usage:
   hooks poll STACK [--nested-depth N] [--json]       (alias: list)
   hooks clear [--pre-create|--pre-update|--pre-delete] STACK PATH [HOOK]
   hooks approve QUEUE [--reject] [--reason TEXT] [--stack S] [--resource R] [--hook H] [--event-id E] [--ttl SECONDS]
-common flags: --zaqar-url URL, --debug, --log-format text|json; run: --metrics-addr ADDR
+common flags: --zaqar-url URL, --os-cacert FILE, --insecure, --debug, --log-format text|json; run: --metrics-addr ADDR
 hooks SUBCOMMAND -h says what it does, with an example`
 
 func main() {
@@ -67,6 +67,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MessagingURL, "zaqar-url", "", "Zaqar endpoint instead of the catalog's messaging endpoint")
 	fs.BoolVar(&c.debug, "debug", false, "log every event handled")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log as text or json (one JSON object per line)")
+	fs.StringVar(&c.TLS.CACert, "os-cacert", "", "CA bundle (PEM) to verify Keystone and the endpoints (default OS_CACERT, clouds.yaml cacert)")
+	fs.BoolVar(&c.TLS.Insecure, "insecure", false, "do not verify the servers' certificates (as the openstack CLI's --insecure)")
 }
 
 func (c *common) messaging(ctx context.Context) (*gophercloud.ServiceClient, error) {
