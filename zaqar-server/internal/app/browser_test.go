@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -58,6 +59,9 @@ run();
 func TestCORSInBrowser(t *testing.T) {
 	chromium := testenv.LookPath(t, "chromium", "apt-get install chromium")
 	results := make(chan []byte, 1)
+	// Written once the server's ports are known, after the page server
+	// (whose port the allowed origin names) has started.
+	var pageBody atomic.Pointer[string]
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/result" {
 			b, _ := io.ReadAll(r.Body)
@@ -65,7 +69,7 @@ func TestCORSInBrowser(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html")
-		w.Write([]byte(pageBody))
+		w.Write([]byte(*pageBody.Load()))
 	}))
 	defer page.Close()
 	_, pagePort, _ := net.SplitHostPort(strings.TrimPrefix(page.URL, "http://"))
@@ -76,7 +80,8 @@ func TestCORSInBrowser(t *testing.T) {
 	cfg.CORS.AllowedOrigins = []string{"http://127.0.0.1:" + pagePort}
 	cfg.CORS.AllowHeaders = append(cfg.CORS.AllowHeaders, "X-Project-ID") // no Keystone: the page names its project
 	base := serve(t, cfg)
-	pageBody = strings.NewReplacer("API", base, "WS", "ws://127.0.0.1:"+strconv.Itoa(cfg.WebSocket.Port)+"/").Replace(corsPage)
+	body := strings.NewReplacer("API", base, "WS", "ws://127.0.0.1:"+strconv.Itoa(cfg.WebSocket.Port)+"/").Replace(corsPage)
+	pageBody.Store(&body)
 
 	run := func(url string) map[string]any {
 		t.Helper()
@@ -123,5 +128,3 @@ func TestCORSInBrowser(t *testing.T) {
 		t.Errorf("stats after both pages: %s", b)
 	}
 }
-
-var pageBody string
