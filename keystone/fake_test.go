@@ -1,7 +1,6 @@
 package keystone
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 // fakeKeystone answers the few Keystone v3 calls the package makes with
@@ -238,9 +239,9 @@ func (c *clock) Advance(d time.Duration) {
 
 // newTestValidator returns a Validator on fk with a settable clock and a
 // log captured in buf.
-func newTestValidator(t testing.TB, fk *fakeKeystone, edit func(*Config)) (*Validator, *clock, *syncBuffer) {
+func newTestValidator(t testing.TB, fk *fakeKeystone, edit func(*Config)) (*Validator, *clock, *testenv.SyncBuffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testenv.SyncBuffer{}
 	cfg := Config{
 		AuthURL:           fk.url(),
 		Username:          "zaqar",
@@ -259,23 +260,6 @@ func newTestValidator(t testing.TB, fk *fakeKeystone, edit func(*Config)) (*Vali
 	c := &clock{now: time.Now()}
 	v.now = c.Now
 	return v, c, buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func requireNoError(t testing.TB, err error) {

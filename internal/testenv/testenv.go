@@ -5,8 +5,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -64,4 +66,24 @@ func Eventually(t testing.TB, what string, limit, interval time.Duration, cond f
 		case <-time.After(interval):
 		}
 	}
+}
+
+// SyncBuffer is a bytes.Buffer that goroutines may write at once: a
+// server's log or a command's output under test.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,35 +1,16 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/logging"
 )
-
-// syncBuffer is a bytes.Buffer the server's goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestStartupLine: the line names every listener, the store, the
 // authentication and the data file.
@@ -38,7 +19,7 @@ func TestStartupLine(t *testing.T) {
 	cfg.WSGI.Port, cfg.WebSocket.Port = 0, 0
 	data := filepath.Join(t.TempDir(), "zaqar.db")
 	cfg.Stores["embedded"] = map[string]string{"path": data}
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	l, err := logging.New(logging.Options{JSON: true}, "zaqar-server", &out, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,33 +1,20 @@
 package ws
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // lines returns the JSON lines logged so far, by message.
-func (s *syncBuffer) lines(t *testing.T) map[string][]map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func lines(s *testenv.SyncBuffer) map[string][]map[string]any {
 	out := map[string][]map[string]any{}
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err == nil {
 			out[m["msg"].(string)] = append(out[m["msg"].(string)], m)
@@ -39,7 +26,7 @@ func (s *syncBuffer) lines(t *testing.T) map[string][]map[string]any {
 // TestConnectionLog: an INFO line when a connection opens and one when it
 // closes (with its remote and project), a DEBUG line per action.
 func TestConnectionLog(t *testing.T) {
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	e := newEnv(t, envOptions{ws: Options{Logger: slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))}})
 	cl := e.dial(false, "logproj")
 	if r := cl.do("queue_create", map[string]any{"queue_name": "q"}); r.Headers.Status != 201 {
@@ -51,7 +38,7 @@ func TestConnectionLog(t *testing.T) {
 	if err := e.srv.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	lines := out.lines(t)
+	lines := lines(&out)
 	open, closed := lines["websocket connection open"], lines["websocket connection closed"]
 	if len(open) != 1 || open[0]["level"] != "INFO" || open[0]["remote"] == "" {
 		t.Errorf("open lines %v, want one INFO line with remote", open)
