@@ -87,7 +87,7 @@ func New(opts Options) *Metrics {
 		}, []string{"driver", "operation"}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zaqar_http_connections_closed_total",
-			Help: "REST connections closed because of their request body: body_timeout (not received within [drivers:transport:wsgi] request_body_timeout), unread_body (answered, e.g. 401, before the body was read; not drained).",
+			Help: "REST connections closed because of their request body: body_timeout (not received within [drivers:transport:wsgi] request_body_timeout), unread_body (answered, e.g. 401, before the body was read; closed after at most 2 s of draining).",
 		}, []string{"reason"}),
 	}
 	notifications := prometheus.NewCounterVec(prometheus.CounterOpts{

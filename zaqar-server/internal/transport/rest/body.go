@@ -17,14 +17,20 @@ import (
 // reads up to 256 KiB of it to keep the connection. A client trickling a
 // body byte by byte would hold a connection, a goroutine and its buffers
 // as long as it likes, unauthenticated. bodyGuard bounds the body's read
-// time and closes, undrained, the connection of a request answered before
-// its body was read.
+// time and, for a request answered before its body was read (a 401, a 400
+// for a bad header or an oversized body), closes the connection after at
+// most drainGrace of draining.
 
 // Reasons given to Options.ConnClosed.
 const (
 	ClosedBodyTimeout = "body_timeout" // the body was not received within the timeout
 	ClosedUnreadBody  = "unread_body"  // answered before the body was read, e.g. a 401
 )
+
+// drainGrace is how long the rest of an unread body may take to arrive
+// once the request is answered: a client that sent it at once finishes
+// well within it, a trickle is cut.
+const drainGrace = 2 * time.Second
 
 var errBodyTimeout = &zaqar.Error{Kind: zaqar.Timeout, Title: "Request timeout",
 	Desc: "The request body was not received in time."}
@@ -52,10 +58,11 @@ func (h *handler) bodyGuard(next http.Handler) http.Handler {
 		if !closing {
 			return
 		}
-		// net/http would now read what is left of the body, however slowly
-		// it comes: end every read at once instead.
+		// net/http now reads what is left of the body (up to 256 KiB) so
+		// the client can finish sending and read the answer, instead of
+		// a reset: give that drainGrace, not however long a trickle takes.
 		if conn != nil {
-			_ = conn.SetReadDeadline(time.Now())
+			_ = conn.SetReadDeadline(time.Now().Add(drainGrace))
 		}
 		reason := ClosedUnreadBody
 		if timedOut {

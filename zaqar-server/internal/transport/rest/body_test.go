@@ -84,8 +84,8 @@ func TestSlowBodyTimesOut(t *testing.T) {
 }
 
 // An unauthenticated request is answered 401 without reading its body,
-// and its connection closed at once rather than drained: here the body
-// timeout is an hour and most of the body never comes.
+// and its connection closed after a short drain rather than held: here
+// the body timeout is an hour and most of the body never comes.
 func TestUnauthenticatedBodyNotDrained(t *testing.T) {
 	deny := func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +130,30 @@ func TestReadBodyKeepsConnection(t *testing.T) {
 		}
 	}
 	if got := reasons.list(); got != "" {
+		t.Errorf("ConnClosed reasons = %q", got)
+	}
+}
+
+// A client that sends an oversized body at once reads the error answer,
+// not a reset: the rest of its body is drained before the close.
+func TestOversizedBodyAnswered(t *testing.T) {
+	addr, reasons := guardedServer(t, time.Minute, nil)
+	for i := 0; i < 3; i++ {
+		body := `{"k": "` + strings.Repeat("x", 70000) + `"}`
+		req, _ := http.NewRequest("PUT", "http://"+addr+"/v2/queues/big", strings.NewReader(body))
+		req.Header.Set("Client-ID", "3381af92-2b9e-11e3-b191-71861300734c")
+		req.Header.Set("X-Project-ID", "p")
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("oversized PUT %d: %v (want the 400, not a broken connection)", i, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("oversized PUT %d: %s", i, res.Status)
+		}
+	}
+	if got := reasons.list(); got != strings.Repeat(rest.ClosedUnreadBody+",", 2)+rest.ClosedUnreadBody {
 		t.Errorf("ConnClosed reasons = %q", got)
 	}
 }
