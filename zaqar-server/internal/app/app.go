@@ -244,6 +244,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	}
 	if m != nil {
 		m.Watch(store)
+		m.Waits(func() metrics.WaitStats {
+			w := svc.WaitStats()
+			return metrics.WaitStats{Waiting: w.Waiting, Woken: w.Woken, TimedOut: w.TimedOut, Refused: w.Refused}
+		})
 	}
 	// Deliveries stop only after the HTTP server has drained, so every
 	// accepted post has its notifications queued first.
@@ -290,6 +294,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests")
+	// Long polls answer now, as at their deadline, rather than hold the
+	// shutdown for up to max_wait.
+	svc.ReleaseWaiters()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	wsDone := make(chan error, 1)

@@ -371,6 +371,12 @@ func (c Config) Validate() error {
 			return bad("transport", p.key, "must be at least 1")
 		}
 	}
+	if l.MaxWait < 0 || l.MaxWait > time.Hour {
+		return bad("transport", "max_wait", "must be between 0 and 3600 seconds")
+	}
+	if l.MaxWaiters < 0 || l.MaxWaitersPerProject < 0 {
+		return bad("transport", "max_waiters", "max_waiters and max_waiters_per_project may not be negative")
+	}
 	if l.MaxMessagesPostSize < 1 || l.MaxQueueMetadata < 1 {
 		return bad("transport", "max_messages_post_size", "sizes must be at least 1 byte")
 	}

@@ -8,6 +8,8 @@
 //	zaqar_storage_up{pool}                             ping, at scrape time
 //	zaqar_catalog_up                                   with pooling, at scrape time
 //	zaqar_messages{pool,state}                         live messages, at scrape time
+//	zaqar_waiters                                      long polls waiting now
+//	zaqar_waits_woken_total, zaqar_waits_timed_out_total, zaqar_waits_refused_total
 //
 // plus the Go runtime's and the process's. Every label takes a bounded set
 // of values: route is the router's pattern (/v2/queues/{queue}/messages),
@@ -109,6 +111,28 @@ func New(opts Options) *Metrics {
 // (storage.VolumeCounter), its live messages. Call it once.
 func (m *Metrics) Watch(st storage.Store) {
 	m.reg.MustRegister(newStoreCollector(st, m.timeout, m.log))
+}
+
+// WaitStats are the service's long-polling counters (service.WaitStats).
+type WaitStats struct{ Waiting, Woken, TimedOut, Refused int64 }
+
+// Waits exports the long-polling counters read reports, at scrape time.
+// Call it once.
+func (m *Metrics) Waits(read func() WaitStats) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zaqar_waiters",
+			Help: "Claims and message listings waiting now (wait=S, long polling) on this node."},
+			func() float64 { return float64(read().Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zaqar_waits_woken_total",
+			Help: "Wake-ups handed to waiting claims and listings by posts, releases and store signals."},
+			func() float64 { return float64(read().Woken) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zaqar_waits_timed_out_total",
+			Help: "Waits that reached their deadline with nothing to answer."},
+			func() float64 { return float64(read().TimedOut) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zaqar_waits_refused_total",
+			Help: "Waits refused for [transport] max_waiters or max_waiters_per_project (answered at once)."},
+			func() float64 { return float64(read().Refused) }),
+	)
 }
 
 // Handler serves the registry in Prometheus' text format at /metrics.

@@ -82,6 +82,10 @@ func (s *store) Subscriptions() storage.SubscriptionStore { return &s.subs }
 func (s *store) Ping(ctx context.Context) error           { return s.count("ping", s.inner.Ping(ctx)) }
 func (s *store) Close() error                             { return s.inner.Close() }
 
+// Unwrap returns the wrapped store, so storage.SignalerOf finds its
+// Signaler (long polling's wake-ups are not storage calls to count).
+func (s *store) Unwrap() storage.Store { return s.inner }
+
 type queueStore struct{ s *store }
 
 func (q *queueStore) Create(ctx context.Context, ref zaqar.QueueRef, meta zaqar.Metadata) (bool, error) {

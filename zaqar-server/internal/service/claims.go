@@ -37,7 +37,9 @@ func (s *Service) checkClaimTTL(ttl int64) error {
 
 // CreateClaim claims up to limit messages (default 10). body may be empty
 // for the default ttl and grace. A zero Claim means nothing was claimable.
-func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte, limit *int) (zaqar.Claim, []zaqar.Message, error) {
+// With wait (seconds, long polling) it waits that long for something
+// claimable; nil or 0 answers at once.
+func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte, limit, wait *int) (zaqar.Claim, []zaqar.Message, error) {
 	ttl := int64(s.limits.DefaultClaimTTL / time.Second)
 	grace := int64(s.limits.DefaultClaimGrace / time.Second)
 	if len(strings.TrimSpace(string(body))) > 0 {
@@ -59,6 +61,10 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 	if max := int64(s.limits.MaxClaimGrace / time.Second); grace < 60 || grace > max {
 		return zaqar.Claim{}, nil, zaqar.Invalidf("The grace for a claim may not exceed %d seconds, and must be at least 60 seconds long.", max)
 	}
+	d, err := s.waitFor(wait)
+	if err != nil {
+		return zaqar.Claim{}, nil, err
+	}
 	meta, err := s.settings(ctx, q)
 	if err != nil {
 		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
@@ -77,9 +83,18 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 			}
 		}
 	}
-	c, msgs, err := s.store.Claims().Create(ctx, q, opts)
-	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
-		return zaqar.Claim{}, nil, storeErr(err, "Claim could not be created.")
+	var c zaqar.Claim
+	var msgs []zaqar.Message
+	err = s.await(ctx, q, true, d, func() (bool, error) {
+		var err error
+		c, msgs, err = s.store.Claims().Create(ctx, q, opts)
+		if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
+			return false, storeErr(err, "Claim could not be created.")
+		}
+		return c.ID != "" && len(msgs) > 0, nil
+	})
+	if err != nil {
+		return zaqar.Claim{}, nil, err
 	}
 	return c, s.openAll(msgs), nil
 }
@@ -125,6 +140,11 @@ func (s *Service) DeleteClaim(ctx context.Context, q zaqar.QueueRef, id string) 
 	err := s.store.Claims().Delete(ctx, q, id)
 	if err != nil && !errors.Is(err, storage.ErrClaimNotFound) && !errors.Is(err, storage.ErrQueueNotFound) {
 		return storeErr(err, "Claim could not be deleted.")
+	}
+	if !s.signaled {
+		// How many messages came free is the store's to know; a claim
+		// holds at most this many.
+		s.waiters.wake(q, s.limits.MaxMessagesPerClaimOrPop)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func TestEncryptedQueue(t *testing.T) {
 	if len(page.Messages) != 2 || string(page.Messages[1].Body) != `"plain words here"` {
 		t.Errorf("ListMessages = %+v", page.Messages)
 	}
-	_, claimed, _ := s.CreateClaim(t.Context(), q, nil, nil)
+	_, claimed, _ := s.CreateClaim(t.Context(), q, nil, nil, nil)
 	if len(claimed) != 2 || string(claimed[0].Body) != secret {
 		t.Errorf("claimed bodies = %+v", claimed)
 	}

@@ -57,6 +57,9 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err != nil {
 		return nil, storeErr(err, "Messages could not be enqueued.")
 	}
+	if !s.signaled {
+		s.waiters.wake(q, len(ids))
+	}
 	return ids, nil
 }
 
@@ -193,6 +196,9 @@ type MessageListParams struct {
 	Echo           bool
 	IncludeClaimed bool
 	IncludeDelayed bool
+	// Wait is how long to wait, in seconds, for a page that is not empty
+	// (long polling; nil or 0: answer at once).
+	Wait *int
 }
 
 // MessagePage is one page of messages.
@@ -221,12 +227,24 @@ func (s *Service) ListMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if n, ok := asInt(meta["_default_message_delay"]); !ok || n == 0 {
 		page.DelayIgnored, p.IncludeDelayed = true, true
 	}
-	page.Messages, err = s.store.Messages().List(ctx, q, storage.MessageListOptions{
+	wait, err := s.waitFor(p.Wait)
+	if err != nil {
+		return MessagePage{}, err
+	}
+	opts := storage.MessageListOptions{
 		Marker: p.Marker, Limit: limit, ClientID: sc.ClientID, Echo: p.Echo,
 		IncludeClaimed: p.IncludeClaimed, IncludeDelayed: p.IncludeDelayed,
+	}
+	err = s.await(ctx, q, false, wait, func() (bool, error) {
+		msgs, err := s.store.Messages().List(ctx, q, opts)
+		if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
+			return false, storeErr(err, "Messages could not be listed.")
+		}
+		page.Messages = msgs
+		return len(msgs) > 0, nil
 	})
-	if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
-		return MessagePage{}, storeErr(err, "Messages could not be listed.")
+	if err != nil {
+		return MessagePage{}, err
 	}
 	page.Messages = s.openAll(page.Messages)
 	return page, nil

@@ -37,7 +37,10 @@ type Options struct {
 	Policy *policy.Enforcer
 	// ReadyTTL is how long a readiness answer is reused (default 1 s).
 	ReadyTTL time.Duration
-	Logger   *slog.Logger
+	// WaitRecheck is how often a long poll re-checks the store unasked
+	// (delays ending, claims expiring, signals lost); default 1 s.
+	WaitRecheck time.Duration
+	Logger      *slog.Logger
 }
 
 // Service implements every Zaqar operation over one storage.Store.
@@ -53,6 +56,10 @@ type Service struct {
 	ready     readiness
 	log       *slog.Logger
 	policy    *policy.Enforcer
+	waiters   *waiters
+	// signaled: the store wakes waiters on posts and releases (every
+	// node's, this one's included), so the service does not.
+	signaled bool
 }
 
 // New returns a Service over store.
@@ -75,9 +82,10 @@ func New(store storage.Store, opts Options) *Service {
 	if opts.Policy == nil {
 		opts.Policy, _ = policy.New(policy.Defaults())
 	}
+	signals := storage.SignalerOf(store)
 	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey,
 		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, ready: readiness{ttl: opts.ReadyTTL}, log: log,
-		policy: opts.Policy}
+		policy: opts.Policy, waiters: newWaiters(opts.Limits, signals, opts.WaitRecheck, log), signaled: signals != nil}
 }
 
 // Limits returns the limits the service enforces.

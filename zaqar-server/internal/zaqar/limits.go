@@ -30,6 +30,13 @@ type Limits struct {
 	MinLengthClientID        int
 	MaxLengthClientID        int
 	MessageDeleteWithClaimID bool
+
+	// Long polling (wait=S on claims and listings, an extension): the
+	// longest wait honoured (0 disables waiting), and how many requests may
+	// wait at once on this node and per project on this node.
+	MaxWait              time.Duration
+	MaxWaiters           int
+	MaxWaitersPerProject int
 }
 
 // Fixed minimums Zaqar keeps as code constants (zaqar/transport/validation.py).
@@ -67,6 +74,9 @@ func DefaultLimits() Limits {
 		ClientIDUUIDSafe:         "strict",
 		MinLengthClientID:        10,
 		MaxLengthClientID:        36,
+		MaxWait:                  20 * time.Second,
+		MaxWaiters:               10000,
+		MaxWaitersPerProject:     1000,
 	}
 }
 

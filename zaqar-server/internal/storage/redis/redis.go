@@ -29,6 +29,8 @@ type Store struct {
 	// into one script call (see combiner).
 	posts   *combiner[postPart, struct{}]
 	deletes *combiner[deletePart, int64]
+	// sig holds the long-polling subscriptions (signal.go).
+	sig signals
 }
 
 // Open connects to the Redis deployment uri names (see ParseURI) and checks
@@ -68,8 +70,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.rdb.Close() }
+// Close closes the signal subscriptions and the connection pool.
+func (s *Store) Close() error {
+	err := s.sig.close()
+	if cerr := s.rdb.Close(); cerr != nil {
+		err = cerr
+	}
+	return err
+}
 
 // unavailable turns any failure of Redis or of the network into the 503
 // Zaqar answers for storage errors; the service fills in a description

@@ -17,12 +17,17 @@ func (h *handler) createClaim(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	wait, err := paramInt(r, "wait") // long polling, an extension
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	body, err := readBody(r, claimBodyLimit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	c, msgs, err := h.svc.CreateClaim(r.Context(), queueOf(r), body, limit)
+	c, msgs, err := h.svc.CreateClaim(r.Context(), queueOf(r), body, limit, wait)
 	if err != nil {
 		h.fail(w, r, err)
 		return

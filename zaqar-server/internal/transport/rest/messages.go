@@ -99,6 +99,12 @@ func (h *handler) listMessages(w http.ResponseWriter, r *http.Request) {
 			next.set(b.name, boolStr(v))
 		}
 	}
+	// Long polling (an extension); not repeated in the next link, which
+	// stays as Zaqar builds it.
+	if p.Wait, err = paramInt(r, "wait"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	page, err := h.svc.ListMessages(r.Context(), scopeOf(r), queueOf(r), p)
 	if err != nil {
 		h.fail(w, r, err)

@@ -12,7 +12,7 @@ import (
 // claimCreate answers 201 with the claim id and its messages, or 204 with
 // {"claim_id": null} when nothing was claimable (endpoints.py claim_create).
 func claimCreate(ctx context.Context, c *conn, _ service.Scope, q zaqar.QueueRef, r *request) response {
-	claim, msgs, err := c.s.svc.CreateClaim(ctx, q, r.doc("ttl", "grace"), r.integer("limit"))
+	claim, msgs, err := c.s.svc.CreateClaim(ctx, q, r.doc("ttl", "grace"), r.integer("limit"), r.integer("wait"))
 	if err != nil {
 		return c.fail(r, err)
 	}

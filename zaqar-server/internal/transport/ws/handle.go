@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"github.com/coder/websocket"
+
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -114,11 +116,35 @@ func (c *conn) handle(ctx context.Context, data []byte, binary bool) []byte {
 	if err != nil {
 		return c.encode(noRequest, binary, errorResponse(http.StatusBadRequest, err.Error()))
 	}
-	resp := c.run(ctx, r)
 	c.requests++
+	if c.waitCtx != nil && r.waits() {
+		// A long poll runs beside the read loop, which goes on answering
+		// the connection's other requests (each answer echoes its request)
+		// and reading the pongs that keep the connection alive.
+		c.waits.Add(1)
+		go func() {
+			defer c.waits.Done()
+			out := c.answer(c.waitCtx, r, binary)
+			typ := websocket.MessageText
+			if binary {
+				typ = websocket.MessageBinary
+			}
+			select {
+			case c.out <- frame{typ: typ, data: out}:
+			case <-c.done:
+			}
+		}()
+		return nil
+	}
+	return c.answer(ctx, r, binary)
+}
+
+// answer runs a decoded request and encodes its response.
+func (c *conn) answer(ctx context.Context, r *request, binary bool) []byte {
+	resp := c.run(ctx, r)
 	if c.s.log.Enabled(ctx, slog.LevelDebug) {
 		c.s.log.LogAttrs(ctx, slog.LevelDebug, "websocket action", slog.String("conn", c.id),
-			slog.String("action", r.action), slog.String("project", c.project), slog.Int("status", resp.status))
+			slog.String("action", r.action), slog.String("project", c.projectName()), slog.Int("status", resp.status))
 	}
 	e := r.echo
 	if resp.echo != nil {
@@ -154,7 +180,10 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 	if err != nil {
 		return c.fail(r, err)
 	}
-	c.project = sc.Project
+	if p := c.project.Load(); p == nil || *p != sc.Project {
+		name := sc.Project // allocated only when the project changes
+		c.project.Store(&name)
+	}
 	run, ok := actions[r.action]
 	if !ok {
 		return errorResponse(http.StatusNotImplemented, r.action+" is not implemented by this server.")

@@ -51,6 +51,7 @@ func messageList(ctx context.Context, c *conn, sc service.Scope, q zaqar.QueueRe
 	page, err := c.s.svc.ListMessages(ctx, sc, q, service.MessageListParams{
 		Marker: r.str("marker"), Limit: r.integer("limit"), Echo: r.boolean("echo"),
 		IncludeClaimed: r.boolean("include_claimed"), IncludeDelayed: r.boolean("include_delayed"),
+		Wait: r.integer("wait"),
 	})
 	if err != nil {
 		return c.fail(r, err)

@@ -48,14 +48,14 @@ var schemas = map[string]schema{
 	"queue_purge":     queueSchema(nil, map[string]kind{"resource_types": kindArray}),
 
 	"message_list": queueSchema(nil, map[string]kind{"marker": kindString, "limit": kindInteger, "echo": kindBool,
-		"include_claimed": kindBool, "include_delayed": kindBool}),
+		"include_claimed": kindBool, "include_delayed": kindBool, "wait": kindInteger}),
 	"message_get":         queueSchema([]string{"message_id"}, map[string]kind{"message_id": kindString}),
 	"message_get_many":    queueSchema([]string{"message_ids"}, map[string]kind{"message_ids": kindArray}),
 	"message_post":        queueSchema([]string{"messages"}, map[string]kind{"messages": kindArray}),
 	"message_delete":      queueSchema([]string{"message_id"}, map[string]kind{"message_id": kindString, "claim_id": kindString}),
 	"message_delete_many": queueSchema(nil, map[string]kind{"message_ids": kindArray, "claim_ids": kindArray, "pop": kindInteger}),
 
-	"claim_create": queueSchema(nil, map[string]kind{"limit": kindInteger, "ttl": kindInteger, "grace": kindInteger}),
+	"claim_create": queueSchema(nil, map[string]kind{"limit": kindInteger, "ttl": kindInteger, "grace": kindInteger, "wait": kindInteger}),
 	"claim_get":    queueSchema([]string{"claim_id"}, map[string]kind{"claim_id": kindString}),
 	"claim_update": queueSchema([]string{"claim_id"}, map[string]kind{"claim_id": kindString, "ttl": kindInteger, "grace": kindInteger}),
 	"claim_delete": queueSchema([]string{"claim_id"}, map[string]kind{"claim_id": kindString}),
@@ -155,6 +155,20 @@ func (r *request) integer(name string) *int {
 	}
 	i := int(n)
 	return &i
+}
+
+// waits reports whether r is a long poll: a claim_create or message_list
+// with a positive integer wait (a zaqar-server extension).
+func (r *request) waits() bool {
+	if r.action != "claim_create" && r.action != "message_list" {
+		return false
+	}
+	raw, ok := r.body["wait"]
+	if !ok || kindOf(raw) != kindInteger {
+		return false
+	}
+	w := r.integer("wait")
+	return *w > 0
 }
 
 func (r *request) boolean(name string) bool {

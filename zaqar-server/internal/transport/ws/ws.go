@@ -137,9 +137,16 @@ type conn struct {
 
 	notifyBinary atomic.Bool // notifications as MessagePack
 
-	// For the close line; read loop only.
-	project  string // the last request's project
+	// For the close line: the last request's project; requests is
+	// the read loop's only.
+	project  atomic.Pointer[string]
 	requests int
+
+	// waitCtx is the context of long polls (see handle), cancelled when
+	// the connection goes; waits counts those running.
+	waitCtx   context.Context
+	stopWaits context.CancelFunc
+	waits     sync.WaitGroup
 
 	mu       sync.Mutex
 	identity *Identity // nil until authenticated
@@ -187,17 +194,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Requests run under a context that outlives a close, so an action in
 	// flight completes; shutting down waits for it.
 	ctx := context.WithoutCancel(r.Context())
+	c.waitCtx, c.stopWaits = context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(ctx); close(writerDone) }()
 	err = c.readLoop(ctx)
 	c.kill(websocket.StatusNormalClosure, "")
 	<-writerDone
+	c.waits.Wait()
 
 	s.mu.Lock()
 	delete(s.conns, c.id)
 	s.mu.Unlock()
 	c.cleanup(ctx)
-	s.log.Info("websocket connection closed", "conn", c.id, "remote", r.RemoteAddr, "project", c.project,
+	s.log.Info("websocket connection closed", "conn", c.id, "remote", r.RemoteAddr, "project", c.projectName(),
 		"requests", c.requests, "duration", time.Since(opened).Seconds(), "status", websocket.CloseStatus(err), "err", err)
 }
 
@@ -288,6 +297,9 @@ func (c *conn) notify(f frame) bool {
 func (c *conn) kill(code websocket.StatusCode, reason string) {
 	c.killOnce.Do(func() {
 		close(c.done)
+		if c.stopWaits != nil {
+			c.stopWaits()
+		}
 		go c.ws.Close(code, reason)
 	})
 }
@@ -296,8 +308,18 @@ func (c *conn) kill(code websocket.StatusCode, reason string) {
 func (c *conn) killNow() {
 	c.killOnce.Do(func() {
 		close(c.done)
+		if c.stopWaits != nil {
+			c.stopWaits()
+		}
 		c.ws.CloseNow()
 	})
+}
+
+func (c *conn) projectName() string {
+	if p := c.project.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // cleanup deletes the connection's subscriptions and stops its timer.

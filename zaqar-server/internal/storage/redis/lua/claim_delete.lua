@@ -4,13 +4,16 @@ local cid = ARGV[1]
 local p = redis.call('HGET', CLM, cid)
 if p then
 	local c = cmsgpack.unpack(p)
+	local freed = 0
 	for i = 4, #c do
 		local m = getm(c[i])
 		if m and m[CLAIM] == cid then
 			m[CLAIM], m[CLAIM_EXP] = '', 0
 			redis.call('HSET', MSG, c[i], cmsgpack.pack(m))
+			freed = freed + 1
 		end
 	end
+	if freed > 0 then redis.call('PUBLISH', REC .. ':wake', freed) end -- as post.lua
 	redis.call('HDEL', CLM, cid)
 	redis.call('ZREM', CLX, cid)
 	redis.call('HDEL', REC, 'ch', 'chx') -- its messages are free again (claim.lua)

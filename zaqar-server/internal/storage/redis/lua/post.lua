@@ -23,4 +23,7 @@ for i = 0, n - 1 do
 	entries[#entries + 1] = {ARGV[a], m, ARGV[a + 5]}
 end
 reexpire(append(entries, tonumber(rec[1] or '0')), rec[3])
+-- Wakes long polls on every API node (signal.go); with no node waiting on
+-- the queue nobody subscribes and Redis only looks the channel up.
+if n > 0 then redis.call('PUBLISH', REC .. ':wake', n) end
 return pending

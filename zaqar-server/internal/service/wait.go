@@ -1,0 +1,304 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Long polling: a claim or a listing with wait=S that finds nothing is held
+// until something arrives, S passes, the client goes or the server shuts
+// down (see docs/long-polling.md).
+//
+// A waiter registers before it looks at the store and re-registers before
+// every further look, so a post that commits between a look and the wait
+// still finds it registered and wakes it: no lost wake-up. A post of n
+// messages wakes at most n claim waiters of the queue, oldest first (a
+// claimer woken for nothing goes back to the front); list waiters all wake,
+// as any of them may show the messages. Wake-ups come from this node's
+// posts and releases or, with a store that is a storage.Signaler (Redis),
+// from the store's signals, which carry every node's. Nothing signals a
+// delay ending or a claim expiring, so waiters also re-check the store
+// every Options.WaitRecheck (1 s); with a store that cannot signal other
+// nodes' posts, they poll with backoff from pollFirst up to that.
+const (
+	recheckEvery = time.Second
+	pollFirst    = 50 * time.Millisecond
+)
+
+// WaitStats are the long-polling counters since the service started.
+type WaitStats struct {
+	Waiting  int64 // requests waiting now
+	Woken    int64 // wake-ups handed to waiters (by posts, releases, signals)
+	TimedOut int64 // waits that reached their deadline with nothing
+	Refused  int64 // waits refused for a cap (answered at once)
+}
+
+// waiters holds this node's waiting requests by queue.
+type waiters struct {
+	max, perProject int
+	signals         storage.Signaler // nil: this node's own posts only
+	recheck         time.Duration
+	log             *slog.Logger
+
+	// count is read without the lock on every post, so a node where
+	// nobody waits pays one atomic load per post.
+	count                    atomic.Int64
+	woken, timedOut, refused atomic.Int64
+
+	mu       sync.Mutex
+	queues   map[zaqar.QueueRef]*queueWaiters
+	projects map[string]int
+	closed   chan struct{} // closed by release (shutdown)
+	once     sync.Once
+}
+
+type queueWaiters struct {
+	claims []*waiter // FIFO of claim waiters not yet woken
+	lists  []*waiter // list waiters: every wake-up reaches them all
+	n      int       // registered waiters, woken claimers included
+	// ready is closed once the store's Watch has returned (nil without
+	// signals); unwatch ends it when the last waiter leaves.
+	ready   chan struct{}
+	unwatch func()
+}
+
+type waiter struct {
+	q      zaqar.QueueRef
+	claim  bool
+	ch     chan struct{} // one pending wake-up at most
+	queued bool          // in its queue's claims (guarded by waiters.mu)
+}
+
+func newWaiters(l zaqar.Limits, signals storage.Signaler, recheck time.Duration, log *slog.Logger) *waiters {
+	if recheck <= 0 {
+		recheck = recheckEvery
+	}
+	return &waiters{max: l.MaxWaiters, perProject: l.MaxWaitersPerProject, signals: signals, recheck: recheck, log: log,
+		queues: map[zaqar.QueueRef]*queueWaiters{}, projects: map[string]int{}, closed: make(chan struct{})}
+}
+
+// add registers a waiter on q, or returns nil past a cap or after release.
+// With signals, it returns once the store watches q.
+func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waiter {
+	ws.mu.Lock()
+	select {
+	case <-ws.closed:
+		ws.mu.Unlock()
+		return nil
+	default:
+	}
+	if int(ws.count.Load()) >= ws.max || ws.projects[q.Project] >= ws.perProject {
+		ws.mu.Unlock()
+		ws.refused.Add(1)
+		return nil
+	}
+	w := &waiter{q: q, claim: claim, ch: make(chan struct{}, 1)}
+	qw := ws.queues[q]
+	first := qw == nil
+	if first {
+		qw = &queueWaiters{}
+		if ws.signals != nil {
+			qw.ready = make(chan struct{})
+		}
+		ws.queues[q] = qw
+	}
+	qw.n++
+	ws.projects[q.Project]++
+	ws.count.Add(1)
+	if claim {
+		w.queued = true
+		qw.claims = append(qw.claims, w)
+	} else {
+		qw.lists = append(qw.lists, w)
+	}
+	ready := qw.ready
+	ws.mu.Unlock()
+
+	if first && ws.signals != nil {
+		// qw lives while this waiter is registered, so it is still ours.
+		unwatch, err := ws.signals.Watch(ctx, q, func(n int) { ws.wake(q, n) })
+		if err != nil {
+			// Not fatal: the waiter polls (see await).
+			ws.log.Warn("long polling: store signals unavailable, polling", "project", q.Project, "queue", q.Name, "err", err)
+		}
+		ws.mu.Lock()
+		qw.unwatch = unwatch
+		ws.mu.Unlock()
+		close(ready)
+	} else if ready != nil {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+		}
+	}
+	return w
+}
+
+// wake hands n wake-ups to q's claim waiters in order and one to each of
+// its list waiters.
+func (ws *waiters) wake(q zaqar.QueueRef, n int) {
+	if ws.count.Load() == 0 {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	qw := ws.queues[q]
+	if qw == nil {
+		return
+	}
+	for _, w := range qw.lists {
+		signal(w)
+	}
+	k := min(n, len(qw.claims))
+	for _, w := range qw.claims[:k] {
+		w.queued = false
+		signal(w)
+	}
+	qw.claims = append(qw.claims[:0:0], qw.claims[k:]...)
+	ws.woken.Add(int64(k + len(qw.lists)))
+}
+
+func signal(w *waiter) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// requeue puts a woken claim waiter back at the front of its queue: it
+// has waited longest.
+func (ws *waiters) requeue(w *waiter) {
+	if !w.claim {
+		return
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if w.queued {
+		return
+	}
+	qw := ws.queues[w.q]
+	w.queued = true
+	qw.claims = append([]*waiter{w}, qw.claims...)
+}
+
+// remove unregisters w. A claim waiter leaving with a wake-up it did not
+// use (it got nothing, or went before reading it) passes it on, so a
+// message is not left for the next re-check.
+func (ws *waiters) remove(w *waiter) {
+	ws.mu.Lock()
+	qw := ws.queues[w.q]
+	if w.queued {
+		qw.claims = without(qw.claims, w)
+	} else if !w.claim {
+		qw.lists = without(qw.lists, w)
+	}
+	unused := w.claim && len(w.ch) > 0
+	qw.n--
+	ws.count.Add(-1)
+	if ws.projects[w.q.Project]--; ws.projects[w.q.Project] == 0 {
+		delete(ws.projects, w.q.Project)
+	}
+	var unwatch func()
+	if qw.n == 0 {
+		delete(ws.queues, w.q)
+		unwatch = qw.unwatch
+	}
+	ws.mu.Unlock()
+	if unused {
+		ws.wake(w.q, 1)
+	}
+	if unwatch != nil {
+		unwatch()
+	}
+}
+
+func without(ws []*waiter, w *waiter) []*waiter {
+	for i, x := range ws {
+		if x == w {
+			return append(ws[:i:i], ws[i+1:]...)
+		}
+	}
+	return ws
+}
+
+// release ends every wait at once (shutdown) and refuses new ones.
+func (ws *waiters) release() { ws.once.Do(func() { close(ws.closed) }) }
+
+func (ws *waiters) stats() WaitStats {
+	return WaitStats{Waiting: ws.count.Load(), Woken: ws.woken.Load(), TimedOut: ws.timedOut.Load(), Refused: ws.refused.Load()}
+}
+
+// WaitStats returns the long-polling counters (for metrics).
+func (s *Service) WaitStats() WaitStats { return s.waiters.stats() }
+
+// ReleaseWaiters answers every waiting request at once, as at its
+// deadline, and makes later ones answer without waiting: the server is
+// shutting down.
+func (s *Service) ReleaseWaiters() { s.waiters.release() }
+
+// waitFor checks a wait parameter (seconds, nil when absent). Waits beyond
+// [transport] max_wait are shortened to it: the client cannot know the
+// operator's maximum, and a shorter wait is still a correct answer.
+func (s *Service) waitFor(wait *int) (time.Duration, error) {
+	if wait == nil {
+		return 0, nil
+	}
+	if *wait < 0 {
+		return 0, zaqar.Invalidf("Wait must be at least 0 seconds; at most %d are honoured.", int64(s.limits.MaxWait/time.Second))
+	}
+	return min(time.Duration(min(*wait, 1<<20))*time.Second, s.limits.MaxWait), nil
+}
+
+// await runs try, and while it finds nothing and wait lasts, waits for a
+// wake-up or a re-check and runs it again. At the deadline or on shutdown
+// it runs try once more and answers with that, as a request without wait
+// would; when ctx ends (the client went) it returns at once, with nothing.
+func (s *Service) await(ctx context.Context, q zaqar.QueueRef, claim bool, wait time.Duration, try func() (bool, error)) error {
+	if wait <= 0 {
+		_, err := try()
+		return err
+	}
+	w := s.waiters.add(ctx, q, claim)
+	if w == nil {
+		_, err := try()
+		return err
+	}
+	defer s.waiters.remove(w)
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	interval := s.waiters.recheck
+	if s.waiters.signals == nil {
+		interval = min(pollFirst, interval)
+	}
+	recheck := time.NewTimer(interval)
+	defer recheck.Stop()
+	for {
+		found, err := try()
+		if found || err != nil {
+			return err
+		}
+		select {
+		case <-w.ch:
+		case <-recheck.C:
+			interval = min(2*interval, s.waiters.recheck)
+		case <-deadline.C:
+			s.waiters.timedOut.Add(1)
+			_, err := try()
+			return err
+		case <-s.waiters.closed:
+			_, err := try()
+			return err
+		case <-ctx.Done():
+			return nil // the client went: nobody reads the answer
+		}
+		recheck.Reset(interval)
+		// Before the next look, so a post during it wakes us again.
+		s.waiters.requeue(w)
+	}
+}

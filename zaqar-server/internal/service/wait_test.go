@@ -1,0 +1,346 @@
+package service_test
+
+import (
+	"context"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zaqar-go/suite/zaqar-server/internal/service"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/mongodb"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
+	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
+)
+
+// Long-polling tests. Re-checks are set an hour apart unless a test is
+// about them, so a waiter that returns early was woken: a lost wake-up
+// hangs the test (and fails it at failAfter) instead of being covered up
+// by a re-check.
+const failAfter = 60 * time.Second
+
+func waitService(st storage.Store, recheck time.Duration, tune func(*zaqar.Limits)) *service.Service {
+	l := zaqar.DefaultLimits()
+	l.MaxWait = time.Hour
+	if tune != nil {
+		tune(&l)
+	}
+	return service.New(st, service.Options{Limits: l, WaitRecheck: recheck})
+}
+
+func testQueue() zaqar.QueueRef {
+	return zaqar.QueueRef{Project: "wait-" + rand.Text()[:10], Name: "q"}
+}
+
+func ptr(n int) *int { return &n }
+
+type claimResult struct {
+	msgs []zaqar.Message
+	err  error
+}
+
+// claimWaiting starts a claim that waits up to wait seconds.
+func claimWaiting(ctx context.Context, s *service.Service, q zaqar.QueueRef, wait int) <-chan claimResult {
+	out := make(chan claimResult, 1)
+	go func() {
+		_, msgs, err := s.CreateClaim(ctx, q, nil, ptr(1), ptr(wait))
+		out <- claimResult{msgs, err}
+	}()
+	return out
+}
+
+func post(t *testing.T, s *service.Service, q zaqar.QueueRef, n int) {
+	t.Helper()
+	body := `{"messages": [`
+	for i := range n {
+		if i > 0 {
+			body += ","
+		}
+		body += `{"body": ` + string(rune('0'+i%10)) + `}`
+	}
+	body += `]}`
+	if _, err := s.PostMessages(t.Context(), service.Scope{Project: q.Project, ClientID: "c"}, q, []byte(body), int64(len(body))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitUntil polls cond (state, not time) until it holds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	stop := time.Now().Add(failAfter)
+	for !cond() {
+		if time.Now().After(stop) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func result(t *testing.T, ch <-chan claimResult) claimResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r
+	case <-time.After(failAfter):
+		t.Fatal("the waiting claim was never answered")
+	}
+	return claimResult{}
+}
+
+// nodes returns the services of two API nodes sharing one backend; with
+// the memory store, one node twice.
+type nodesFunc func(t *testing.T) (a, b *service.Service)
+
+func memoryNode(t *testing.T) (*service.Service, *service.Service) {
+	s := waitService(memory.New(), time.Hour, nil)
+	return s, s
+}
+
+func redisNodes(t *testing.T) (*service.Service, *service.Service) {
+	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
+	var ss [2]*service.Service
+	for i := range ss {
+		st, err := redis.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		ss[i] = waitService(st, time.Hour, nil)
+	}
+	return ss[0], ss[1]
+}
+
+func TestWaitMemory(t *testing.T) { runWaitTests(t, memoryNode) }
+
+// TestWaitRedis: the post is made on one node (one Store, one connection
+// pool) and the claimers wait on another; only Redis' signal can wake them.
+func TestWaitRedis(t *testing.T) { runWaitTests(t, redisNodes) }
+
+func runWaitTests(t *testing.T, nodes nodesFunc) {
+	t.Run("WakeOnPost", func(t *testing.T) {
+		a, b := nodes(t)
+		q := testQueue()
+		got := claimWaiting(t.Context(), b, q, 3600)
+		waitUntil(t, "claim waiting", func() bool { return b.WaitStats().Waiting == 1 })
+		post(t, a, q, 1)
+		if r := result(t, got); len(r.msgs) != 1 {
+			t.Fatalf("woken claim got %d messages, want 1", len(r.msgs))
+		}
+	})
+	t.Run("WakeListOnPost", func(t *testing.T) {
+		a, b := nodes(t)
+		q := testQueue()
+		got := make(chan int, 1)
+		go func() {
+			page, err := b.ListMessages(t.Context(), service.Scope{Project: q.Project, ClientID: "reader"}, q,
+				service.MessageListParams{Wait: ptr(3600)})
+			if err != nil {
+				t.Error(err)
+			}
+			got <- len(page.Messages)
+		}()
+		waitUntil(t, "listing waiting", func() bool { return b.WaitStats().Waiting == 1 })
+		post(t, a, q, 2)
+		select {
+		case n := <-got:
+			if n != 2 {
+				t.Fatalf("woken listing got %d messages, want 2", n)
+			}
+		case <-time.After(failAfter):
+			t.Fatal("the waiting listing was never answered")
+		}
+	})
+	t.Run("NoLostWakeup", func(t *testing.T) {
+		// The post races the claim's registration and first look: in
+		// every order the claim must end with the message.
+		a, b := nodes(t)
+		for range 50 {
+			q := testQueue()
+			got := claimWaiting(t.Context(), b, q, 3600)
+			post(t, a, q, 1)
+			if r := result(t, got); len(r.msgs) != 1 {
+				t.Fatalf("claim got %d messages, want 1", len(r.msgs))
+			}
+		}
+	})
+	t.Run("OneMessageWakesOneClaimer", func(t *testing.T) {
+		a, b := nodes(t)
+		q := testQueue()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var claims []<-chan claimResult
+		for i := range 3 {
+			claims = append(claims, claimWaiting(ctx, b, q, 3600))
+			waitUntil(t, "claims waiting", func() bool { return b.WaitStats().Waiting == int64(i+1) })
+		}
+		before := b.WaitStats().Woken
+		post(t, a, q, 1)
+		// The oldest waiter is woken, and only it.
+		if r := result(t, claims[0]); len(r.msgs) != 1 {
+			t.Fatalf("first claimer got %d messages, want 1", len(r.msgs))
+		}
+		if woken := b.WaitStats().Woken - before; woken != 1 {
+			t.Errorf("one message woke %d claimers, want 1", woken)
+		}
+		if n := b.WaitStats().Waiting; n != 2 {
+			t.Errorf("%d claimers still waiting, want 2", n)
+		}
+		post(t, a, q, 1)
+		if r := result(t, claims[1]); len(r.msgs) != 1 {
+			t.Fatalf("second claimer got %d messages, want 1", len(r.msgs))
+		}
+	})
+	t.Run("DisconnectReleases", func(t *testing.T) {
+		_, b := nodes(t)
+		q := testQueue()
+		ctx, cancel := context.WithCancel(t.Context())
+		got := claimWaiting(ctx, b, q, 3600)
+		waitUntil(t, "claim waiting", func() bool { return b.WaitStats().Waiting == 1 })
+		cancel()
+		if r := result(t, got); len(r.msgs) != 0 {
+			t.Fatalf("cancelled claim got %d messages", len(r.msgs))
+		}
+		if n := b.WaitStats().Waiting; n != 0 {
+			t.Errorf("%d still waiting after the client went", n)
+		}
+	})
+}
+
+// TestWaitShutdownReleases: ReleaseWaiters answers every waiter at once,
+// as at the deadline (204: nothing), and later waits answer at once.
+func TestWaitShutdownReleases(t *testing.T) {
+	s := waitService(memory.New(), time.Hour, nil)
+	q := testQueue()
+	var chans []<-chan claimResult
+	for range 3 {
+		chans = append(chans, claimWaiting(t.Context(), s, q, 3600))
+	}
+	waitUntil(t, "claims waiting", func() bool { return s.WaitStats().Waiting == 3 })
+	s.ReleaseWaiters()
+	for _, ch := range chans {
+		if r := result(t, ch); len(r.msgs) != 0 {
+			t.Fatalf("released claim got %d messages", len(r.msgs))
+		}
+	}
+	if r := result(t, claimWaiting(t.Context(), s, q, 3600)); len(r.msgs) != 0 {
+		t.Fatalf("claim after release got %d messages", len(r.msgs))
+	}
+}
+
+// TestWaitDeadline: a wait that ends with nothing answers as without wait
+// (no claim); a wait beyond max_wait is shortened to it.
+func TestWaitDeadline(t *testing.T) {
+	s := waitService(memory.New(), time.Hour, func(l *zaqar.Limits) { l.MaxWait = time.Second })
+	q := testQueue()
+	c, msgs, err := s.CreateClaim(t.Context(), q, nil, nil, ptr(3600))
+	if err != nil || c.ID != "" || len(msgs) != 0 {
+		t.Fatalf("CreateClaim at the deadline = %+v, %d messages, %v; want no claim", c, len(msgs), err)
+	}
+	if st := s.WaitStats(); st.TimedOut != 1 || st.Waiting != 0 {
+		t.Errorf("stats after the deadline = %+v, want 1 timed out, 0 waiting", st)
+	}
+}
+
+// TestWaitRecheckSeesDelay: a delayed message becoming visible has no
+// wake-up; the re-check finds it.
+func TestWaitRecheckSeesDelay(t *testing.T) {
+	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	st := memory.New(memory.WithClock(clock))
+	s := waitService(st, 10*time.Millisecond, nil)
+	q := testQueue()
+	if _, err := st.Messages().Post(t.Context(), q, []zaqar.NewMessage{{Body: []byte("1"), TTL: time.Hour, Delay: time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	got := claimWaiting(t.Context(), s, q, 3600)
+	waitUntil(t, "claim waiting", func() bool { return s.WaitStats().Waiting == 1 })
+	clock.advance(2 * time.Minute)
+	if r := result(t, got); len(r.msgs) != 1 {
+		t.Fatalf("claim got %d messages, want the message whose delay ended", len(r.msgs))
+	}
+}
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestWaitCaps: past max_waiters or max_waiters_per_project a request
+// answers at once, as without wait, and is counted.
+func TestWaitCaps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tune func(*zaqar.Limits)
+	}{
+		{"node", func(l *zaqar.Limits) { l.MaxWaiters = 1 }},
+		{"project", func(l *zaqar.Limits) { l.MaxWaitersPerProject = 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := waitService(memory.New(), time.Hour, tc.tune)
+			q := testQueue()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			claimWaiting(ctx, s, q, 3600)
+			waitUntil(t, "first claim waiting", func() bool { return s.WaitStats().Waiting == 1 })
+			if r := result(t, claimWaiting(t.Context(), s, q, 3600)); len(r.msgs) != 0 {
+				t.Fatalf("refused claim got %d messages", len(r.msgs))
+			}
+			if st := s.WaitStats(); st.Refused != 1 {
+				t.Errorf("refused = %d, want 1", st.Refused)
+			}
+		})
+	}
+}
+
+func TestWaitInvalid(t *testing.T) {
+	s := waitService(memory.New(), time.Hour, nil)
+	q := testQueue()
+	if _, _, err := s.CreateClaim(t.Context(), q, nil, nil, ptr(-1)); zaqar.KindOf(err) != zaqar.Invalid {
+		t.Errorf("CreateClaim(wait=-1) = %v, want Invalid", err)
+	}
+	if _, err := s.ListMessages(t.Context(), service.Scope{Project: q.Project}, q, service.MessageListParams{Wait: ptr(-1)}); zaqar.KindOf(err) != zaqar.Invalid {
+		t.Errorf("ListMessages(wait=-1) = %v, want Invalid", err)
+	}
+}
+
+// TestWaitMongoDB: two API nodes over one MongoDB (FerretDB here), which
+// cannot signal: the waiting node polls with backoff and sees the post
+// made through the other node's store.
+func TestWaitMongoDB(t *testing.T) {
+	url := storagetest.RequireEnv(t, "ZAQAR_TEST_MONGODB_URL")
+	opts := mongodb.Options{Database: "zaqarwait_" + rand.Text()[:8], Partitions: 4}
+	var ss [2]*service.Service
+	for i := range ss {
+		st, err := mongodb.Open(t.Context(), url, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		ss[i] = waitService(st, 0, nil)
+	}
+	q := testQueue()
+	got := claimWaiting(t.Context(), ss[1], q, 3600)
+	waitUntil(t, "claim waiting", func() bool { return ss[1].WaitStats().Waiting == 1 })
+	post(t, ss[0], q, 1)
+	if r := result(t, got); len(r.msgs) != 1 {
+		t.Fatalf("claim on the other node got %d messages, want 1", len(r.msgs))
+	}
+}
+
