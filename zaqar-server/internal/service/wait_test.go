@@ -343,4 +343,3 @@ func TestWaitMongoDB(t *testing.T) {
 		t.Fatalf("claim on the other node got %d messages, want 1", len(r.msgs))
 	}
 }
-
