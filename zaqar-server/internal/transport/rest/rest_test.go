@@ -32,6 +32,7 @@ type api struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store storage.Store
+	svc   *service.Service
 }
 
 func (a *api) srvStore() storage.Store { return a.store }
@@ -48,7 +49,7 @@ func newAPIWith(t *testing.T, store storage.Store, so service.Options, ro rest.O
 	svc := service.New(store, so)
 	srv := httptest.NewServer(rest.New(svc, ro))
 	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, store: store}
+	return &api{t: t, srv: srv, store: store, svc: svc}
 }
 
 type resp struct {

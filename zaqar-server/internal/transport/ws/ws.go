@@ -179,7 +179,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.ReadLimit)
+	// Requests run under a context that outlives a close, so an action in
+	// flight completes; shutting down waits for it. Long polls end with
+	// the connection (waitCtx).
+	ctx := context.WithoutCancel(r.Context())
 	c := &conn{id: uuid.NewString(), s: s, ws: ws, out: make(chan frame, s.opts.SendQueue), done: make(chan struct{})}
+	c.waitCtx, c.stopWaits = context.WithCancel(ctx)
+	defer c.stopWaits()
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -191,10 +197,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opened := time.Now()
 	s.log.Info("websocket connection open", "conn", c.id, "remote", r.RemoteAddr)
 
-	// Requests run under a context that outlives a close, so an action in
-	// flight completes; shutting down waits for it.
-	ctx := context.WithoutCancel(r.Context())
-	c.waitCtx, c.stopWaits = context.WithCancel(ctx)
 	writerDone := make(chan struct{})
 	go func() { c.writeLoop(ctx); close(writerDone) }()
 	err = c.readLoop(ctx)

@@ -302,3 +302,39 @@ func equal(a, b any) bool {
 	}
 	return reflect.DeepEqual(norm(a), norm(b))
 }
+
+// TestWait: a claim_create with wait is answered when a message arrives,
+// while the connection goes on answering other requests (here the post
+// that wakes it); a wait of the wrong type fails the schema.
+func TestWait(t *testing.T) {
+	modes(t, func(t *testing.T, binary bool) {
+		e := newEnv(t, envOptions{})
+		cl := e.dial(binary, "p-wait")
+		cl.send(map[string]any{"action": "claim_create", "headers": cl.headers,
+			"body": map[string]any{"queue_name": "lp", "wait": 20, "limit": 1}})
+		eventually(t, "claim waiting", func() bool { return e.svc.WaitStats().Waiting == 1 })
+		post := cl.do("message_post", map[string]any{"queue_name": "lp", "messages": []any{map[string]any{"body": 1}}})
+		expect(t, "post beside the wait", post, 201, nil)
+		claim := cl.reply()
+		if claim.Request["action"] != "claim_create" {
+			t.Fatalf("second answer is for %v, want claim_create", claim.Request["action"])
+		}
+		expect(t, "woken claim", claim, 201, nil)
+		expect(t, "wait as a string", cl.do("message_list", map[string]any{"queue_name": "lp", "wait": "5"}),
+			400, map[string]any{"error": "Schema validation failed."})
+		expect(t, "negative wait", cl.do("claim_create", map[string]any{"queue_name": "lp", "wait": -1}),
+			400, nil)
+	})
+}
+
+// TestWaitEndsWithConnection: a waiting request ends when its connection
+// closes.
+func TestWaitEndsWithConnection(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cl := e.dial(false, "p-wait")
+	cl.send(map[string]any{"action": "message_list", "headers": cl.headers,
+		"body": map[string]any{"queue_name": "lp", "wait": 20}})
+	eventually(t, "listing waiting", func() bool { return e.svc.WaitStats().Waiting == 1 })
+	cl.c.CloseNow()
+	eventually(t, "listing released", func() bool { return e.svc.WaitStats().Waiting == 0 })
+}
