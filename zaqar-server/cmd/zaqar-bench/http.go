@@ -137,6 +137,9 @@ type claimedMessage struct {
 
 func consumeHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q string, id int, c config, idle chan<- string) {
 	claimPath := fmt.Sprintf("/v2/queues/%s/claims?limit=%d", q, c.claimLimit)
+	if c.wait > 0 {
+		claimPath += fmt.Sprintf("&wait=%d", c.wait)
+	}
 	claimBody := []byte(fmt.Sprintf(`{"ttl":%d,"grace":60}`, c.claimTTL))
 	empties := 0
 	told := false
@@ -155,7 +158,9 @@ func consumeHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q
 				idle <- q
 				told = true
 			}
-			time.Sleep(5 * time.Millisecond)
+			if c.wait == 0 {
+				time.Sleep(c.poll)
+			}
 			continue
 		case err != nil || status != http.StatusCreated:
 			rec.fail("claim", failure(status, err))

@@ -33,6 +33,8 @@ type config struct {
 	batch, msgSize, claimLimit, queues            int
 	duration, drain                               time.Duration
 	claimTTL                                      int
+	wait                                          int           // HTTP consumers' wait=S (long polling); 0: none
+	poll                                          time.Duration // HTTP consumers' pause after an empty claim
 	jsonOnly, noKeepAlive, netHTTP                bool
 }
 
@@ -59,6 +61,8 @@ func main() {
 	flag.IntVar(&c.msgSize, "msg-size", 64, "approximate body size in bytes")
 	flag.IntVar(&c.claimLimit, "claim-limit", 10, "messages per claim")
 	flag.IntVar(&c.claimTTL, "claim-ttl", 60, "claim ttl in seconds")
+	flag.IntVar(&c.wait, "wait", 0, "HTTP consumers claim with wait=S (long polling, a zaqar-server extension); 0: plain claims")
+	flag.DurationVar(&c.poll, "poll", 5*time.Millisecond, "how long an HTTP consumer pauses after an empty claim (e.g. 1s to model a polling client)")
 	flag.IntVar(&c.queues, "queues", 1, "queues the clients spread over")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long producers run")
 	flag.DurationVar(&c.drain, "drain", 30*time.Second, "how long consumers may drain after producers stop")
