@@ -31,11 +31,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
 	"github.com/zaqar-go/suite/heatsink"
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/emit"
 	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 

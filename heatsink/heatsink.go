@@ -5,8 +5,8 @@
 // The subpackages do the work: env reads environment files as Heat does and
 // catches what Heat would silently accept, prepare creates the sink queues,
 // listen claims events and runs actions, emit copies a stack's events from
-// Heat's events API into a queue for clouds whose Heat cannot reach Zaqar,
-// and cloud builds the gophercloud clients. They talk to Zaqar and Heat over
+// Heat's events API into a queue for clouds whose Heat cannot reach Zaqar
+// (internal/cloud builds the gophercloud clients). They talk to Zaqar and Heat over
 // HTTP only (gophercloud messaging/v2 and orchestration/v1).
 package heatsink
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 

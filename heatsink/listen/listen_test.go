@@ -26,9 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/heatsink"
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 

@@ -21,10 +21,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/wait"
+	"github.com/zaqar-go/suite/internal/cloud"
 )
 
 func TestMain(m *testing.M) { hookstest.Main(m) }

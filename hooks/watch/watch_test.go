@@ -19,11 +19,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zaqar-go/suite/heatsink"
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
+	"github.com/zaqar-go/suite/internal/cloud"
 )
 
 func TestMain(m *testing.M) { hookstest.Main(m) }

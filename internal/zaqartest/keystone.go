@@ -10,7 +10,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
+	"github.com/zaqar-go/suite/internal/cloud"
 )
 
 // ReadEnv reads the `export K=V` lines that scripts/keystone and

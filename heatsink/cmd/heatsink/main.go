@@ -32,11 +32,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/emit"
 	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/version"
 )
 

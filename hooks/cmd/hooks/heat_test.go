@@ -35,11 +35,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
 	"github.com/zaqar-go/suite/heatsink"
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/heatapi"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 

@@ -31,11 +31,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zaqar-go/suite/heatsink/cloud"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
 	"github.com/zaqar-go/suite/hooks/watch"
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/version"
 )
 

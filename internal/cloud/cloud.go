@@ -1,4 +1,4 @@
-// Package cloud builds the gophercloud clients heatsink talks through:
+// Package cloud builds the gophercloud clients heatsink and hooks talk through:
 // Keystone password (or token, or application credential) auth from the
 // OS_* environment or clouds.yaml (OS_CLOUD), the messaging (Zaqar v2) and
 // orchestration (Heat v1) endpoints from the catalog, and Zaqar clients
