@@ -30,12 +30,12 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/emit"
 	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -110,10 +110,10 @@ func TestHeatSinkToListener(t *testing.T) {
 
 	// The listener: every event to a webhook in this test.
 	var mu sync.Mutex
-	var seen []heatsink.Event
+	var seen []heatevent.Event
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		ev, err := heatsink.Decode(body)
+		ev, err := heatevent.Decode(body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -194,7 +194,7 @@ func TestHeatSinkToListener(t *testing.T) {
 	stopListener()
 	<-listening
 
-	got := map[string]heatsink.Event{}
+	got := map[string]heatevent.Event{}
 	for _, ev := range seen {
 		if _, dup := got[ev.ID]; dup {
 			t.Errorf("event %s delivered twice", ev.ID)
@@ -257,8 +257,8 @@ func TestHeatSinkToListener(t *testing.T) {
 		t.Errorf("restarted emit posted %d, %v; want 0", n, err)
 	}
 	var emitted []struct {
-		TTL  int            `json:"ttl"`
-		Body heatsink.Event `json:"body"`
+		TTL  int             `json:"ttl"`
+		Body heatevent.Event `json:"body"`
 	}
 	mpages, err := messages.List(zaqar, copyQueue, messages.ListOpts{Echo: true, Limit: 20}).AllPages(ctx)
 	if err != nil {

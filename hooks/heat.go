@@ -14,9 +14,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackresources"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks/heatapi"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 // DefaultNestedDepth is how deep Poll looks into nested stacks by default:
@@ -111,7 +111,7 @@ func (h *Heat) Poll(ctx context.Context, stack string) (StackInfo, []Hook, error
 // API in the sink's format) into a Hook: Heat's sink messages name the stack
 // by id only, so Resolve asks Heat for the stack's name and walks up to the
 // root stack for the path. It fails for events that are not hook events.
-func (h *Heat) Resolve(ctx context.Context, ev heatsink.Event) (Hook, error) {
+func (h *Heat) Resolve(ctx context.Context, ev heatevent.Event) (Hook, error) {
 	p := ev.Payload
 	action, typ, ok := ParsePaused(p.ResourceStatusReason)
 	if !ok {

@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zaqar-go/suite/heatsink/env"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 // Hook types, as Heat names them (heat/engine/environment.py HOOK_TYPES).
@@ -46,7 +46,7 @@ const (
 )
 
 // Valid reports whether t is one of Heat's six hook types.
-func Valid(t string) bool { return slices.Contains(env.Hooks, t) }
+func Valid(t string) bool { return slices.Contains(heatevent.Hooks, t) }
 
 // Stack names a stack the way Heat's resource URLs need it: name and id.
 type Stack struct {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 func TestParseReasons(t *testing.T) {
@@ -200,10 +200,10 @@ func TestPollNested(t *testing.T) {
 // sinkEvent finds the sink message of a hook event.
 func sinkEvent(t *testing.T, msgs []struct {
 	Body json.RawMessage `json:"body"`
-}, resource string) heatsink.Event {
+}, resource string) heatevent.Event {
 	t.Helper()
 	for _, m := range msgs {
-		ev, err := heatsink.Decode(m.Body)
+		ev, err := heatevent.Decode(m.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func sinkEvent(t *testing.T, msgs []struct {
 		}
 	}
 	t.Fatalf("no hook event of %s", resource)
-	return heatsink.Event{}
+	return heatevent.Event{}
 }
 
 func TestResolveNested(t *testing.T) {
@@ -226,7 +226,7 @@ func TestResolveNested(t *testing.T) {
 		t.Errorf("Resolve: %s", got)
 	}
 	if h.Stack != childStack || h.Root != nestedDemo || h.ResourceType != "OS::Heat::None" || h.EventID != ev.ID ||
-		h.EventTime.Format(heatsink.TimestampFormat) != ev.Timestamp {
+		h.EventTime.Format(heatevent.TimestampFormat) != ev.Timestamp {
 		t.Errorf("Resolve: %+v", h)
 	}
 	pending, err := heat.Pending(t.Context(), h)

@@ -36,6 +36,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 // Emitter copies one stack's events to one queue.
@@ -317,20 +318,20 @@ func (em *Emitter) settlePending(ctx context.Context) error {
 }
 
 // convert turns an event of the single-event GET into Heat's sink message.
-func convert(e apiEvent) (heatsink.Event, error) {
-	action, status, ok := heatsink.SplitStatus(e.ResourceStatus)
+func convert(e apiEvent) (heatevent.Event, error) {
+	action, status, ok := heatevent.SplitStatus(e.ResourceStatus)
 	if !ok {
-		return heatsink.Event{}, fmt.Errorf("event %s: resource_status %q", e.ID, e.ResourceStatus)
+		return heatevent.Event{}, fmt.Errorf("event %s: resource_status %q", e.ID, e.ResourceStatus)
 	}
 	t, err := time.Parse(time.RFC3339, e.EventTime)
 	if err != nil {
 		if t, err = time.Parse(gophercloud.RFC3339NoZ, e.EventTime); err != nil {
-			return heatsink.Event{}, fmt.Errorf("event %s: event_time %q: %w", e.ID, e.EventTime, err)
+			return heatevent.Event{}, fmt.Errorf("event %s: event_time %q: %w", e.ID, e.EventTime, err)
 		}
 	}
 	stackID, err := stackOf(e.link("stack"))
 	if err != nil {
-		return heatsink.Event{}, fmt.Errorf("event %s: %w", e.ID, err)
+		return heatevent.Event{}, fmt.Errorf("event %s: %w", e.ID, err)
 	}
 	props := e.ResourceProperties
 	if props == nil {
@@ -340,12 +341,12 @@ func convert(e apiEvent) (heatsink.Event, error) {
 	if physical != nil && *physical == "" {
 		physical = nil
 	}
-	return heatsink.Event{
+	return heatevent.Event{
 		ID:        e.ID,
-		Timestamp: t.UTC().Format(heatsink.TimestampFormat),
-		Type:      heatsink.EventType,
-		Version:   heatsink.EventVersion,
-		Payload: heatsink.Payload{
+		Timestamp: t.UTC().Format(heatevent.TimestampFormat),
+		Type:      heatevent.EventType,
+		Version:   heatevent.EventVersion,
+		Payload: heatevent.Payload{
 			ResourceName:         e.ResourceName,
 			PhysicalResourceID:   physical,
 			StackID:              stackID,
@@ -354,7 +355,7 @@ func convert(e apiEvent) (heatsink.Event, error) {
 			ResourceStatusReason: e.ResourceStatusReason,
 			ResourceType:         e.ResourceType,
 			ResourceProperties:   props,
-			Version:              heatsink.EventVersion,
+			Version:              heatevent.EventVersion,
 		},
 	}, nil
 }

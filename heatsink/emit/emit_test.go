@@ -9,7 +9,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
-	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 const captures = "../../../shared/reference/heat-captures"
@@ -26,7 +26,7 @@ func readCapture(t *testing.T, name string, v any) {
 }
 
 type sinkMessage struct {
-	Body heatsink.Event `json:"body"`
+	Body heatevent.Event `json:"body"`
 }
 
 // TestConvertMatchesHeat converts the events API view of sink-demo
@@ -43,7 +43,7 @@ func TestConvertMatchesHeat(t *testing.T) {
 	}
 	readCapture(t, "heat-sink-events.json", &api)
 	readCapture(t, "heat-sink-messages.json", &sink)
-	byID := map[string]heatsink.Event{}
+	byID := map[string]heatevent.Event{}
 	for _, m := range sink.Messages {
 		byID[m.Body.ID] = m.Body
 	}

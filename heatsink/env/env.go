@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 // Sections are the top-level keys Heat allows, with the YAML kind each
@@ -43,9 +44,6 @@ const (
 	MinTTL = 60
 	MaxTTL = 1209600
 )
-
-// Hooks are Heat's breakpoint names (resource_registry.resources.*.hooks).
-var Hooks = []string{"pre-create", "pre-update", "pre-delete", "post-create", "post-update", "post-delete"}
 
 var queueName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
@@ -389,8 +387,8 @@ func (p *parser) hooks(resources *yaml.Node) {
 				names = v.Content
 			}
 			for _, n := range names {
-				if n.Kind != yaml.ScalarNode || !contains(Hooks, n.Value) {
-					p.add(n, fmt.Sprintf("invalid hook %q; Heat knows %s (Heat answers 400)", n.Value, strings.Join(Hooks, ", ")))
+				if n.Kind != yaml.ScalarNode || !contains(heatevent.Hooks, n.Value) {
+					p.add(n, fmt.Sprintf("invalid hook %q; Heat knows %s (Heat answers 400)", n.Value, strings.Join(heatevent.Hooks, ", ")))
 				}
 			}
 			continue

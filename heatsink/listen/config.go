@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
@@ -199,7 +199,7 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 			key   string
 			ps    Patterns
 			names []string
-		}{{"action", r.Match.Action, heatsink.Actions}, {"status", r.Match.Status, heatsink.Statuses}} {
+		}{{"action", r.Match.Action, heatevent.Actions}, {"status", r.Match.Status, heatevent.Statuses}} {
 			if j, err := CheckNames(f.ps, f.names); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
 			}

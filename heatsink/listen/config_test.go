@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -103,7 +103,7 @@ func TestGlob(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
-	p := heatsink.Payload{ResourceName: "web_1", ResourceType: "OS::Heat::TestResource", ResourceAction: "CREATE",
+	p := heatevent.Payload{ResourceName: "web_1", ResourceType: "OS::Heat::TestResource", ResourceAction: "CREATE",
 		ResourceStatus: "COMPLETE", ResourceStatusReason: "state changed", StackID: "s1"}
 	for _, tc := range []struct {
 		name string

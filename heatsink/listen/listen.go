@@ -39,6 +39,7 @@ import (
 
 	"github.com/zaqar-go/suite/heatsink"
 
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/tailbuf"
 )
 
@@ -52,7 +53,7 @@ type Delivery struct {
 	MessageID string
 	TTL       int
 	Body      []byte // the message body, Heat's event JSON
-	Event     heatsink.Event
+	Event     heatevent.Event
 
 	// ClaimID is the claim holding the message, for an action that runs
 	// longer than the claim TTL and renews it (claims.Update).
@@ -251,7 +252,7 @@ func (l *Listener) once(ctx, work context.Context, s source) (int, error) {
 		if m.ID == "" {
 			m.ID = messageOf(m.Href)
 		}
-		ev, err := heatsink.Decode(m.Body)
+		ev, err := heatevent.Decode(m.Body)
 		if err != nil {
 			// Left claimed: it ends in the dead-letter queue.
 			l.log.Warn("not a Heat event; left for the dead-letter queue", "queue", s.queue, "message", m.ID, "err", err)

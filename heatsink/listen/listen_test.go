@@ -25,10 +25,10 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -128,10 +128,10 @@ func TestListenAllActions(t *testing.T) {
 	post(t, c, "sink", msgs)
 
 	var mu sync.Mutex
-	var hooked []heatsink.Event
+	var hooked []heatevent.Event
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		e, err := heatsink.Decode(body)
+		e, err := heatevent.Decode(body)
 		if err != nil || r.Header.Get("X-Heat-Event-ID") != e.ID || r.Header.Get("X-Token") != "t0k" {
 			http.Error(w, fmt.Sprint("bad webhook call ", err), http.StatusBadRequest)
 			return
@@ -176,7 +176,7 @@ rules:
 		t.Fatalf("webhook got %d events, want %d", len(hooked), len(msgs))
 	}
 	for i, m := range msgs {
-		want, _ := heatsink.Decode(m.Body)
+		want, _ := heatevent.Decode(m.Body)
 		if hooked[i].ID != want.ID {
 			t.Errorf("webhook event %d = %s, want %s", i, hooked[i].ID, want.ID)
 		}
@@ -189,13 +189,13 @@ rules:
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	wantLines := 0
 	for _, m := range msgs {
-		e, _ := heatsink.Decode(m.Body)
+		e, _ := heatevent.Decode(m.Body)
 		if strings.HasPrefix(e.Payload.ResourceType, "OS::Heat::") && e.Payload.ResourceStatus == "COMPLETE" {
 			line := lines[wantLines]
 			prefix := e.Payload.ResourceName + " " + e.Payload.ResourceAction + " "
 			if !strings.HasPrefix(line, prefix) {
 				t.Errorf("command line %d = %q, want prefix %q", wantLines, line, prefix)
-			} else if got, err := heatsink.Decode([]byte(strings.TrimPrefix(line, prefix))); err != nil || got.ID != e.ID {
+			} else if got, err := heatevent.Decode([]byte(strings.TrimPrefix(line, prefix))); err != nil || got.ID != e.ID {
 				t.Errorf("command stdin %d: %v, %s", wantLines, err, line)
 			}
 			wantLines++
@@ -206,8 +206,8 @@ rules:
 	}
 	// Re-post: test_res events, with the TTL they arrived with.
 	var copied []struct {
-		TTL  int            `json:"ttl"`
-		Body heatsink.Event `json:"body"`
+		TTL  int             `json:"ttl"`
+		Body heatevent.Event `json:"body"`
 	}
 	page, err := messages.List(c, "copy", messages.ListOpts{Echo: true, Limit: 20}).AllPages(t.Context())
 	if err != nil {
@@ -218,7 +218,7 @@ rules:
 	}
 	wantCopies := 0
 	for _, m := range msgs {
-		if e, _ := heatsink.Decode(m.Body); e.Payload.ResourceName == "test_res" {
+		if e, _ := heatevent.Decode(m.Body); e.Payload.ResourceName == "test_res" {
 			wantCopies++
 		}
 	}
@@ -240,7 +240,7 @@ func TestListenDeadLetter(t *testing.T) {
 	}
 	msgs := sinkMessages(t)[:4]
 	post(t, c, "sink", msgs)
-	bad, _ := heatsink.Decode(msgs[1].Body) // test_res CREATE IN_PROGRESS
+	bad, _ := heatevent.Decode(msgs[1].Body) // test_res CREATE IN_PROGRESS
 
 	var mu sync.Mutex
 	tries := map[string]int{}
@@ -273,7 +273,7 @@ rules: [{webhook: {url: %q}}]
 		t.Errorf("sink queue still holds %+v", s)
 	}
 	var dead []struct {
-		Body heatsink.Event `json:"body"`
+		Body heatevent.Event `json:"body"`
 	}
 	page, err := messages.List(c, "sink-dlq", messages.ListOpts{Echo: true}).AllPages(t.Context())
 	if err != nil {
@@ -291,7 +291,7 @@ rules: [{webhook: {url: %q}}]
 		t.Errorf("failing event tried %d times, want %d (claims x attempts)", tries[bad.ID], want)
 	}
 	for _, i := range []int{0, 3} {
-		e, _ := heatsink.Decode(msgs[i].Body)
+		e, _ := heatevent.Decode(msgs[i].Body)
 		if tries[e.ID] != 1 {
 			t.Errorf("event %d tried %d times, want 1", i, tries[e.ID])
 		}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/zaqar-go/suite/heatsink"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 // compileGlob translates an fnmatch pattern (Python's fnmatch.translate)
@@ -117,17 +117,17 @@ func (m Matcher[T]) Match(v T) bool {
 }
 
 // matcher is a compiled Match.
-type matcher = Matcher[heatsink.Payload]
+type matcher = Matcher[heatevent.Payload]
 
 func compileMatch(m Match) (matcher, error) {
-	type f = Field[heatsink.Payload]
+	type f = Field[heatevent.Payload]
 	return CompileMatcher(
-		f{m.ResourceType, func(p heatsink.Payload) string { return p.ResourceType }},
-		f{m.ResourceName, func(p heatsink.Payload) string { return p.ResourceName }},
-		f{m.Action, func(p heatsink.Payload) string { return p.ResourceAction }},
-		f{m.Status, func(p heatsink.Payload) string { return p.ResourceStatus }},
-		f{m.Reason, func(p heatsink.Payload) string { return p.ResourceStatusReason }},
-		f{m.StackID, func(p heatsink.Payload) string { return p.StackID }},
+		f{m.ResourceType, func(p heatevent.Payload) string { return p.ResourceType }},
+		f{m.ResourceName, func(p heatevent.Payload) string { return p.ResourceName }},
+		f{m.Action, func(p heatevent.Payload) string { return p.ResourceAction }},
+		f{m.Status, func(p heatevent.Payload) string { return p.ResourceStatus }},
+		f{m.Reason, func(p heatevent.Payload) string { return p.ResourceStatusReason }},
+		f{m.StackID, func(p heatevent.Payload) string { return p.StackID }},
 	)
 }
 

@@ -7,9 +7,9 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/zaqar-go/suite/heatsink/env"
 	"github.com/zaqar-go/suite/heatsink/listen"
 
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
@@ -213,7 +213,7 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 			key   string
 			ps    listen.Patterns
 			names []string
-		}{{"hook", r.Match.Hook, env.Hooks}, {"action", r.Match.Action, hookActions}} {
+		}{{"hook", r.Match.Hook, heatevent.Hooks}, {"action", r.Match.Action, hookActions}} {
 			if j, err := listen.CheckNames(f.ps, f.names); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
 			}

@@ -11,9 +11,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 func (w *Watcher) pollLoop(ctx context.Context) {
@@ -100,7 +100,7 @@ func (w *Watcher) PollOnce(ctx context.Context) (int, error) {
 
 // sinkEvent is the message Heat's sink would have posted for h's event
 // (the events API gives the time to the second only).
-func (w *Watcher) sinkEvent(ctx context.Context, h hooks.Hook) (heatsink.Event, error) {
+func (w *Watcher) sinkEvent(ctx context.Context, h hooks.Hook) (heatevent.Event, error) {
 	var detail struct {
 		Event struct {
 			ResourceType       string         `json:"resource_type"`
@@ -110,11 +110,11 @@ func (w *Watcher) sinkEvent(ctx context.Context, h hooks.Hook) (heatsink.Event, 
 	}
 	err := stackevents.Get(ctx, w.heat.Client, h.Stack.Name, h.Stack.ID, h.Resource, h.EventID).ExtractInto(&detail)
 	if err != nil {
-		return heatsink.Event{}, fmt.Errorf("event %s: %w", h.EventID, err)
+		return heatevent.Event{}, fmt.Errorf("event %s: %w", h.EventID, err)
 	}
-	action, status, ok := heatsink.SplitStatus(h.Status)
+	action, status, ok := heatevent.SplitStatus(h.Status)
 	if !ok {
-		return heatsink.Event{}, fmt.Errorf("event %s: resource_status %q", h.EventID, h.Status)
+		return heatevent.Event{}, fmt.Errorf("event %s: resource_status %q", h.EventID, h.Status)
 	}
 	props := detail.Event.ResourceProperties
 	if props == nil {
@@ -124,14 +124,14 @@ func (w *Watcher) sinkEvent(ctx context.Context, h hooks.Hook) (heatsink.Event, 
 	if physical != nil && *physical == "" {
 		physical = nil
 	}
-	return heatsink.Event{
-		ID: h.EventID, Timestamp: h.EventTime.UTC().Format(heatsink.TimestampFormat),
-		Type: heatsink.EventType, Version: heatsink.EventVersion,
-		Payload: heatsink.Payload{
+	return heatevent.Event{
+		ID: h.EventID, Timestamp: h.EventTime.UTC().Format(heatevent.TimestampFormat),
+		Type: heatevent.EventType, Version: heatevent.EventVersion,
+		Payload: heatevent.Payload{
 			ResourceName: h.Resource, PhysicalResourceID: physical, StackID: h.Stack.ID,
 			ResourceAction: action, ResourceStatus: status,
 			ResourceStatusReason: fmt.Sprintf("%s paused until Hook %s is cleared", h.Action, h.Type),
-			ResourceType:         detail.Event.ResourceType, ResourceProperties: props, Version: heatsink.EventVersion,
+			ResourceType:         detail.Event.ResourceType, ResourceProperties: props, Version: heatevent.EventVersion,
 		},
 	}, nil
 }

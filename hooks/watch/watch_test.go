@@ -18,12 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
 func TestMain(m *testing.M) { hookstest.Main(m) }
@@ -77,15 +77,15 @@ func fresh(evs []json.RawMessage) []json.RawMessage {
 // sinkMessages returns the hook events Heat's sink posted for hook-demo's
 // create (post_res, db_hooked, app_hooked), timestamped now (timeouts
 // count from the pause).
-func sinkMessages(t *testing.T) []heatsink.Event {
-	var out []heatsink.Event
+func sinkMessages(t *testing.T) []heatevent.Event {
+	var out []heatevent.Event
 	for _, m := range hookstest.LoadCapture(t, testdata, "heat-hook-messages.json").Messages {
-		ev, err := heatsink.Decode(m.Body)
+		ev, err := heatevent.Decode(m.Body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if action, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); ok && action == "CREATE" {
-			ev.Timestamp = time.Now().UTC().Format(heatsink.TimestampFormat)
+			ev.Timestamp = time.Now().UTC().Format(heatevent.TimestampFormat)
 			out = append(out, ev)
 		}
 	}
@@ -455,9 +455,9 @@ func TestNested(t *testing.T) {
     approval: {queue: "approve-{stack}-{path}"}
 `)
 	for _, m := range c.SinkMessages {
-		ev, _ := heatsink.Decode(m.Body)
+		ev, _ := heatevent.Decode(m.Body)
 		if _, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); ok {
-			ev.Timestamp = time.Now().UTC().Format(heatsink.TimestampFormat)
+			ev.Timestamp = time.Now().UTC().Format(heatevent.TimestampFormat)
 			e.post("hook-events", ev)
 			e.post("approve-nested-demo-child-inner_a", map[string]any{"approve": true, "event_id": ev.ID})
 		}
@@ -473,7 +473,7 @@ func TestPostDelete(t *testing.T) {
 	c := hookstest.LoadCapture(t, testdata, "heat-hook-update-delete.json")
 	all := c.RawEvents(t, "events")
 	var evs []json.RawMessage
-	var hookEvent heatsink.Event
+	var hookEvent heatevent.Event
 	for _, raw := range all {
 		evs = append(evs, raw)
 		var e struct {
@@ -484,8 +484,8 @@ func TestPostDelete(t *testing.T) {
 		}
 		json.Unmarshal(raw, &e)
 		if e.ResourceStatusReason == "DELETE paused until Hook post-delete is cleared" {
-			hookEvent = heatsink.Event{ID: e.ID, Timestamp: time.Now().UTC().Format(heatsink.TimestampFormat), Type: heatsink.EventType,
-				Version: "0.1", Payload: heatsink.Payload{ResourceName: e.ResourceName, StackID: "deb20983-99eb-48c9-a196-ff8e8dce1b69",
+			hookEvent = heatevent.Event{ID: e.ID, Timestamp: time.Now().UTC().Format(heatevent.TimestampFormat), Type: heatevent.EventType,
+				Version: "0.1", Payload: heatevent.Payload{ResourceName: e.ResourceName, StackID: "deb20983-99eb-48c9-a196-ff8e8dce1b69",
 					ResourceAction: "DELETE", ResourceStatus: "COMPLETE", ResourceStatusReason: e.ResourceStatusReason,
 					ResourceType: "OS::Heat::None", Version: "0.1"}}
 			break
@@ -541,21 +541,21 @@ func (b *blockingHook) count(path string) int {
 
 // handleAsync runs w.Handle for a copy of ev in the background; cancel
 // stops it as a dying process would.
-func handleAsync(w *watch.Watcher, id string, ev heatsink.Event) (cancel func(), done <-chan error) {
+func handleAsync(w *watch.Watcher, id string, ev heatevent.Event) (cancel func(), done <-chan error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
 	go func() { ch <- w.Handle(ctx, listen.Delivery{Queue: "hook-events", MessageID: id, Event: ev}) }()
 	return cancel, ch
 }
 
-func appHooked(t *testing.T) heatsink.Event {
+func appHooked(t *testing.T) heatevent.Event {
 	for _, ev := range sinkMessages(t) {
 		if ev.Payload.ResourceName == "app_hooked" {
 			return ev
 		}
 	}
 	t.Fatal("no app_hooked event in the capture")
-	return heatsink.Event{}
+	return heatevent.Event{}
 }
 
 func noLocks(t *testing.T, e *env) {
@@ -574,7 +574,7 @@ type heldCopy struct {
 	fake    *hookstest.Heat
 	hook    *blockingHook
 	a, b    *watch.Watcher
-	ev      heatsink.Event
+	ev      heatevent.Event
 	first   string
 	cancelA func()
 	doneA   <-chan error

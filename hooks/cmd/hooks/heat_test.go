@@ -34,12 +34,12 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/heatapi"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -388,7 +388,7 @@ event_sinks:
 			t.Fatal(err)
 		}
 		for _, m := range page.Messages {
-			ev, err := heatsink.Decode(m.Body)
+			ev, err := heatevent.Decode(m.Body)
 			if err != nil || ev.Payload.StackID != sc.ids[sinkStack] {
 				continue
 			}

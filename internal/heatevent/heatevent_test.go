@@ -1,4 +1,4 @@
-package heatsink
+package heatevent
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const captures = "../../shared/reference/heat-captures"
+const captures = "../../../shared/reference/heat-captures"
 
 // capturedMessages returns the Zaqar messages Heat posted in a capture.
 func capturedMessages(t *testing.T, file, field string) []json.RawMessage {
