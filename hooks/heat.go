@@ -14,9 +14,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackresources"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks/heatapi"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/match"
 )
 
 // DefaultNestedDepth is how deep Poll looks into nested stacks by default:
@@ -319,7 +319,7 @@ func (h *Heat) Find(ctx context.Context, stack, path string) ([]Target, error) {
 }
 
 func (h *Heat) find(ctx context.Context, st Stack, prefix string, parts []string) ([]Target, error) {
-	re, err := listen.Glob(parts[0])
+	re, err := match.Glob(parts[0])
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,8 @@ import (
 	"regexp"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/match"
 	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
@@ -119,29 +118,12 @@ type Rule struct {
 // way Heat matches resource names: * ? [abc] [!abc], case-sensitive) or a
 // list of globs, any of which may match; absent fields match everything.
 type Match struct {
-	ResourceType Patterns `yaml:"resource_type"`
-	ResourceName Patterns `yaml:"resource_name"`
-	Action       Patterns `yaml:"action"` // CREATE, UPDATE, DELETE, ... (resource_action)
-	Status       Patterns `yaml:"status"` // IN_PROGRESS, COMPLETE, FAILED (resource_status)
-	Reason       Patterns `yaml:"reason"` // resource_status_reason
-	StackID      Patterns `yaml:"stack_id"`
-}
-
-// Patterns is a glob or a list of globs.
-type Patterns []string
-
-// UnmarshalYAML accepts a scalar or a list of scalars.
-func (p *Patterns) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*p = Patterns{n.Value}
-		return nil
-	}
-	var list []string
-	if err := n.Decode(&list); err != nil {
-		return err
-	}
-	*p = list
-	return nil
+	ResourceType match.Patterns `yaml:"resource_type"`
+	ResourceName match.Patterns `yaml:"resource_name"`
+	Action       match.Patterns `yaml:"action"` // CREATE, UPDATE, DELETE, ... (resource_action)
+	Status       match.Patterns `yaml:"status"` // IN_PROGRESS, COMPLETE, FAILED (resource_status)
+	Reason       match.Patterns `yaml:"reason"` // resource_status_reason
+	StackID      match.Patterns `yaml:"stack_id"`
 }
 
 // WebhookAction POSTs the event message body (Heat's JSON) to URL.
@@ -197,15 +179,15 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 	for i, r := range c.Rules {
 		for _, f := range []struct {
 			key   string
-			ps    Patterns
+			ps    match.Patterns
 			names []string
 		}{{"action", r.Match.Action, heatevent.Actions}, {"status", r.Match.Status, heatevent.Statuses}} {
-			if j, err := CheckNames(f.ps, f.names); err != nil {
+			if j, err := match.CheckNames(f.ps, f.names); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
 			}
 		}
 		if r.Webhook != nil {
-			if err := CheckURL(r.Webhook.URL); err != nil {
+			if err := checkURL(r.Webhook.URL); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "webhook", "url"}, "rule %s: webhook %v", r.Name, err))
 			}
 		}
@@ -323,9 +305,9 @@ func (c *Config) check() error {
 		if r.Timeout >= claim {
 			return fmt.Errorf("rule %s: timeout %s must be shorter than the claim ttl (%s)", r.Name, r.Timeout, claim)
 		}
-		for _, ps := range []Patterns{r.Match.ResourceType, r.Match.ResourceName, r.Match.Action, r.Match.Status, r.Match.Reason, r.Match.StackID} {
+		for _, ps := range []match.Patterns{r.Match.ResourceType, r.Match.ResourceName, r.Match.Action, r.Match.Status, r.Match.Reason, r.Match.StackID} {
 			for _, p := range ps {
-				if _, err := compileGlob(p); err != nil {
+				if _, err := match.Glob(p); err != nil {
 					return fmt.Errorf("rule %s: pattern %q: %w", r.Name, p, err)
 				}
 			}

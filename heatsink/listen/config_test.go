@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/match"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -73,35 +74,6 @@ rules:
 	}
 }
 
-func TestGlob(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"web_*", "web_1", true},
-		{"web_*", "db_1", false},
-		{"*", "inner.yaml", true},
-		{"*.yaml", "dir/inner.yaml", true}, // fnmatch's * crosses /
-		{"OS::Heat::*", "OS::Heat::None", true},
-		{"OS::Heat::?one", "OS::Heat::None", true},
-		{"[ab]x", "bx", true},
-		{"[!ab]x", "bx", false},
-		{"[!ab]x", "cx", true},
-		{"a.b", "axb", false},
-		{"Web_*", "web_1", false}, // case-sensitive, as Heat
-		{"[a", "[a", true},
-		{"*paused until Hook*", "CREATE paused until Hook pre-create is cleared", true},
-	} {
-		re, err := compileGlob(tc.pattern)
-		if err != nil {
-			t.Fatalf("compileGlob(%q): %v", tc.pattern, err)
-		}
-		if got := re.MatchString(tc.s); got != tc.want {
-			t.Errorf("glob %q on %q = %v, want %v", tc.pattern, tc.s, got, tc.want)
-		}
-	}
-}
-
 func TestMatch(t *testing.T) {
 	p := heatevent.Payload{ResourceName: "web_1", ResourceType: "OS::Heat::TestResource", ResourceAction: "CREATE",
 		ResourceStatus: "COMPLETE", ResourceStatusReason: "state changed", StackID: "s1"}
@@ -111,9 +83,9 @@ func TestMatch(t *testing.T) {
 		want bool
 	}{
 		{"empty matches all", Match{}, true},
-		{"all fields", Match{ResourceType: Patterns{"OS::Heat::*"}, ResourceName: Patterns{"web_*"}, Action: Patterns{"CREATE"}, Status: Patterns{"COMPLETE"}, Reason: Patterns{"state*"}, StackID: Patterns{"s1"}}, true},
-		{"any of a list", Match{Status: Patterns{"FAILED", "COMPLETE"}}, true},
-		{"one field fails", Match{ResourceName: Patterns{"web_*"}, Action: Patterns{"DELETE"}}, false},
+		{"all fields", Match{ResourceType: match.Patterns{"OS::Heat::*"}, ResourceName: match.Patterns{"web_*"}, Action: match.Patterns{"CREATE"}, Status: match.Patterns{"COMPLETE"}, Reason: match.Patterns{"state*"}, StackID: match.Patterns{"s1"}}, true},
+		{"any of a list", Match{Status: match.Patterns{"FAILED", "COMPLETE"}}, true},
+		{"one field fails", Match{ResourceName: match.Patterns{"web_*"}, Action: match.Patterns{"DELETE"}}, false},
 	} {
 		m, err := compileMatch(tc.m)
 		if err != nil {

@@ -8,9 +8,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
-
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/match"
 	"github.com/zaqar-go/suite/internal/yamlfile"
 )
 
@@ -72,9 +71,9 @@ type ClaimConfig struct {
 // that several processes polling the same stacks still act once.
 type PollConfig struct {
 	// Stacks are globs over top-level stack names (fnmatch, as Heat).
-	Stacks   listen.Patterns `yaml:"stacks"`
-	Interval time.Duration   `yaml:"interval"` // default 5s
-	TTL      int             `yaml:"ttl"`      // of the posted events, seconds; default 3600
+	Stacks   match.Patterns `yaml:"stacks"`
+	Interval time.Duration  `yaml:"interval"` // default 5s
+	TTL      int            `yaml:"ttl"`      // of the posted events, seconds; default 3600
 }
 
 // Policy is what happens to a hook when its waiter times out or rejects.
@@ -123,12 +122,12 @@ type Rule struct {
 // Match selects hooks; each field is a glob or a list of globs (fnmatch),
 // absent fields match everything.
 type Match struct {
-	Stack        listen.Patterns `yaml:"stack"`    // the root stack's name
-	Resource     listen.Patterns `yaml:"resource"` // the resource's name
-	Path         listen.Patterns `yaml:"path"`     // nested path from the root: child/inner_a
-	Hook         listen.Patterns `yaml:"hook"`     // pre-create, ..., post-update
-	Action       listen.Patterns `yaml:"action"`   // CREATE, UPDATE, DELETE
-	ResourceType listen.Patterns `yaml:"resource_type"`
+	Stack        match.Patterns `yaml:"stack"`    // the root stack's name
+	Resource     match.Patterns `yaml:"resource"` // the resource's name
+	Path         match.Patterns `yaml:"path"`     // nested path from the root: child/inner_a
+	Hook         match.Patterns `yaml:"hook"`     // pre-create, ..., post-update
+	Action       match.Patterns `yaml:"action"`   // CREATE, UPDATE, DELETE
+	ResourceType match.Patterns `yaml:"resource_type"`
 }
 
 // ApprovalConfig waits for {"approve": true} or {"approve": false,
@@ -212,10 +211,10 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 	for i, r := range c.Rules {
 		for _, f := range []struct {
 			key   string
-			ps    listen.Patterns
+			ps    match.Patterns
 			names []string
 		}{{"hook", r.Match.Hook, heatevent.Hooks}, {"action", r.Match.Action, hookActions}} {
-			if j, err := listen.CheckNames(f.ps, f.names); err != nil {
+			if j, err := match.CheckNames(f.ps, f.names); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "match", f.key, j}, "rule %s: match %s %v", r.Name, f.key, err))
 			}
 		}
@@ -350,7 +349,7 @@ func (r Rule) check() error {
 	default:
 		return fmt.Errorf("on_rollback %q: want clear, leave or wait", r.OnRollback)
 	}
-	for _, ps := range []listen.Patterns{r.Match.Stack, r.Match.Resource, r.Match.Path, r.Match.Hook, r.Match.Action, r.Match.ResourceType} {
+	for _, ps := range []match.Patterns{r.Match.Stack, r.Match.Resource, r.Match.Path, r.Match.Hook, r.Match.Action, r.Match.ResourceType} {
 		if err := globs(ps); err != nil {
 			return err
 		}
@@ -383,9 +382,9 @@ func (r Rule) check() error {
 	return nil
 }
 
-func globs(ps listen.Patterns) error {
+func globs(ps match.Patterns) error {
 	for _, p := range ps {
-		if _, err := listen.Glob(p); err != nil {
+		if _, err := match.Glob(p); err != nil {
 			return err
 		}
 	}

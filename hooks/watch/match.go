@@ -1,13 +1,13 @@
 package watch
 
 import (
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/internal/match"
 )
 
-func compileMatch(m Match) (listen.Matcher[hooks.Hook], error) {
-	type f = listen.Field[hooks.Hook]
-	return listen.CompileMatcher(
+func compileMatch(m Match) (match.Matcher[hooks.Hook], error) {
+	type f = match.Field[hooks.Hook]
+	return match.Compile(
 		f{Patterns: m.Stack, Get: func(h hooks.Hook) string { return h.Root.Name }},
 		f{Patterns: m.Resource, Get: func(h hooks.Hook) string { return h.Resource }},
 		f{Patterns: m.Path, Get: func(h hooks.Hook) string { return h.Path }},

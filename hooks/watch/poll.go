@@ -11,9 +11,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/match"
 )
 
 func (w *Watcher) pollLoop(ctx context.Context) {
@@ -38,7 +38,7 @@ func (w *Watcher) pollLoop(ctx context.Context) {
 func (w *Watcher) PollOnce(ctx context.Context) (int, error) {
 	var res []*regexp.Regexp
 	for _, p := range w.cfg.Poll.Stacks {
-		re, err := listen.Glob(p)
+		re, err := match.Glob(p)
 		if err != nil {
 			return 0, err
 		}

@@ -36,6 +36,7 @@ import (
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
+	"github.com/zaqar-go/suite/internal/match"
 )
 
 // Watcher runs a Config.
@@ -51,7 +52,7 @@ type Watcher struct {
 
 type rule struct {
 	cfg    Rule
-	match  listen.Matcher[hooks.Hook]
+	match  match.Matcher[hooks.Hook]
 	waiter wait.Waiter
 }
 
