@@ -3,11 +3,11 @@ package listen
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/match"
 	"github.com/zaqar-go/suite/internal/yamlfile"
@@ -37,54 +37,13 @@ type Config struct {
 	// ShutdownGrace is how long actions under way may finish after a stop
 	// (SIGTERM, SIGINT) before they are cancelled and their events handed
 	// back; default 5s in a listeners.yml, none when 0 in Go.
-	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
-	Claim         ClaimConfig   `yaml:"claim"`
-	Retry         RetryConfig   `yaml:"retry"`
-	Queues        []QueueConfig `yaml:"queues"`
-	Rules         []Rule        `yaml:"rules"`
+	ShutdownGrace time.Duration       `yaml:"shutdown_grace"`
+	Claim         consume.ClaimConfig `yaml:"claim"`
+	Retry         consume.RetryConfig `yaml:"retry"`
+	Queues        []QueueConfig       `yaml:"queues"`
+	Rules         []Rule              `yaml:"rules"`
 	// Metrics, when set, counts what the listener does.
-	Metrics *Metrics `yaml:"-"`
-}
-
-// ClaimConfig sets how messages are claimed. A message whose action fails
-// stays claimed and is claimed again when the claim expires, TTL seconds
-// later; the sink queue's _max_claim_count (heatsink prepare) sends it to
-// the dead-letter queue after that many claims.
-type ClaimConfig struct {
-	TTL   int           `yaml:"ttl"`   // seconds, default 60
-	Grace int           `yaml:"grace"` // seconds, default 60
-	Limit int           `yaml:"limit"` // messages per claim, default 10
-	Poll  time.Duration `yaml:"poll"`  // wait after an empty claim, default 2s
-	// ReleaseFailed releases the claim after a batch with failures, so
-	// failed events come back at once (still counted by _max_claim_count)
-	// instead of after the claim TTL.
-	ReleaseFailed bool `yaml:"release_failed"`
-}
-
-// RetryConfig sets how a failed action is tried again within one claim:
-// after Initial, then twice as long each time up to Max, each wait drawn
-// at random between half and all of it (jitter, so that listeners do not
-// retry in step), Attempts tries in all. After the last the event is left
-// claimed and comes back with the next claim (release_failed: at once),
-// until the queue's _max_claim_count sends it to the dead-letter queue:
-// with the defaults and 5 claims, about 2.5 minutes of tries.
-type RetryConfig struct {
-	Attempts int           `yaml:"attempts"` // default 4 (in Go, 0 is 1: no retry)
-	Initial  time.Duration `yaml:"initial"`  // default 1s
-	Max      time.Duration `yaml:"max"`      // default 30s
-}
-
-// backoff is the wait after the attempt-th failure.
-func (r RetryConfig) backoff(attempt int) time.Duration {
-	d := r.Initial
-	for i := 1; i < attempt && d < r.Max; i++ {
-		d *= 2
-	}
-	d = min(d, r.Max)
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
+	Metrics *consume.Metrics `yaml:"-"`
 }
 
 // QueueConfig is one queue to listen on.
@@ -105,8 +64,6 @@ type Rule struct {
 	Webhook *WebhookAction `yaml:"webhook"`
 	Command []string       `yaml:"command"`
 	Queue   *QueueAction   `yaml:"queue"`
-	// Func is an action given in Go instead (not in YAML).
-	Func Func `yaml:"-"`
 	// Timeout bounds the action, default 30s; it must be shorter than the
 	// claim TTL so that no other listener gets the message meanwhile.
 	Timeout time.Duration `yaml:"timeout"`
@@ -275,9 +232,6 @@ func (c *Config) check() error {
 	claim := time.Duration(c.Claim.TTL) * time.Second
 	for _, r := range c.Rules {
 		n := 0
-		if r.Func != nil {
-			n++
-		}
 		if r.Webhook != nil {
 			n++
 			if r.Webhook.URL == "" {

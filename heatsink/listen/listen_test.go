@@ -28,6 +28,7 @@ import (
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
@@ -93,7 +94,7 @@ func connectTo(c *gophercloud.ServiceClient) listen.Connect {
 }
 
 // drain calls Once until a claim comes back empty.
-func drain(t *testing.T, l *listen.Listener, queue string) int {
+func drain(t *testing.T, l *consume.Listener, queue string) int {
 	t.Helper()
 	total := 0
 	for range 100 {
@@ -443,7 +444,7 @@ func TestListenStop(t *testing.T) {
 			}))
 			defer hook.Close()
 			l, err := listen.New(&listen.Config{ShutdownGrace: tc.grace,
-				Claim:  listen.ClaimConfig{TTL: 60, Grace: 60, Limit: 10, Poll: 50 * time.Millisecond},
+				Claim:  consume.ClaimConfig{TTL: 60, Grace: 60, Limit: 10, Poll: 50 * time.Millisecond},
 				Queues: []listen.QueueConfig{{Name: "sink", Workers: 1}},
 				Rules:  []listen.Rule{{Name: "hook", Webhook: &listen.WebhookAction{URL: hook.URL, Method: "POST"}, Timeout: 30 * time.Second}},
 			}, connectTo(c), logger(t))
@@ -524,12 +525,12 @@ func TestListenMetrics(t *testing.T) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer hook.Close()
 	reg := prometheus.NewRegistry()
-	m := listen.NewMetrics(reg, "heatsink")
+	m := consume.NewMetrics(reg, "heatsink")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go listen.Serve(t.Context(), ln, reg, m.Healthy, logger(t))
+	go consume.Serve(t.Context(), ln, reg, m.Healthy, logger(t))
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + ln.Addr().String() + path)
 		if err != nil {

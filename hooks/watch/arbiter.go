@@ -11,7 +11,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
+	"github.com/zaqar-go/suite/internal/consume"
 )
 
 // lockKey is the lock queue's metadata key naming the chosen copy.
@@ -47,7 +47,7 @@ func (w *Watcher) lockQueue(eventID string, level int) string {
 // arbitrates again among the holders left.
 //
 // It returns the lock queues to delete once the outcome is recorded.
-func (w *Watcher) acquire(ctx context.Context, d listen.Delivery) (locks []string, mine bool, err error) {
+func (w *Watcher) acquire(ctx context.Context, d consume.Delivery) (locks []string, mine bool, err error) {
 	for level := range lockLevels {
 		name := w.lockQueue(d.Event.ID, level)
 		locks = append(locks, name)

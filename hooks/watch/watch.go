@@ -33,9 +33,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/claims"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/match"
 )
 
@@ -46,7 +46,7 @@ type Watcher struct {
 	zaqar     *gophercloud.ServiceClient
 	log       *slog.Logger
 	rules     []rule
-	listeners []*listen.Listener
+	listeners []*consume.Listener
 	metrics   *Metrics
 }
 
@@ -90,20 +90,17 @@ func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *s
 	// One listener per worker, one event per claim: a waiter holds its
 	// worker, and the listeners start spread over the claim poll.
 	for range cfg.Workers {
-		lc := &listen.Config{
-			Claim:  listen.ClaimConfig{TTL: cfg.Claim.TTL, Grace: cfg.Claim.Grace, Limit: 1, Poll: cfg.Claim.Poll},
-			Queues: []listen.QueueConfig{{Name: cfg.Queue, Workers: 1}},
+		lc := consume.Config{
+			Claim:  consume.ClaimConfig{TTL: cfg.Claim.TTL, Grace: cfg.Claim.Grace, Limit: 1, Poll: cfg.Claim.Poll},
+			Queues: []consume.Queue{{Name: cfg.Queue, Client: zaqar, Workers: 1}},
 			// The waiter's own timeout applies; this only bounds a stuck
 			// Heat or Zaqar call.
-			Rules: []listen.Rule{{Name: "hooks", Func: w.Handle, Timeout: 30 * 24 * time.Hour}},
+			Handlers: []consume.Handler{{Name: "hooks", Run: w.Handle, Timeout: 30 * 24 * time.Hour}},
 		}
 		if m != nil {
 			lc.Metrics = m.Listen
 		}
-		l, err := listen.New(lc, func(string, string) (*gophercloud.ServiceClient, error) { return zaqar, nil }, log)
-		if err != nil {
-			return nil, err
-		}
+		l := consume.New(lc, log)
 		w.listeners = append(w.listeners, l)
 	}
 	return w, nil
@@ -173,7 +170,7 @@ var errGone = errors.New("hook no longer pending")
 // event one is chosen (acquire), resolved, waited on and settled, and its
 // outcome recorded. It returns an error only when the event should come
 // back later (Heat or Zaqar failing, shutdown).
-func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
+func (w *Watcher) Handle(ctx context.Context, d consume.Delivery) error {
 	ev := d.Event
 	if _, _, ok := hooks.ParsePaused(ev.Payload.ResourceStatusReason); !ok {
 		return nil
@@ -217,7 +214,7 @@ func (w *Watcher) Handle(ctx context.Context, d listen.Delivery) error {
 
 // settle resolves the chosen copy's hook, runs the matching rule's waiter
 // and carries out its decision.
-func (w *Watcher) settle(ctx context.Context, d listen.Delivery, log *slog.Logger) (Outcome, error) {
+func (w *Watcher) settle(ctx context.Context, d consume.Delivery, log *slog.Logger) (Outcome, error) {
 	ev := d.Event
 	h, err := w.heat.Resolve(ctx, ev)
 	if errors.Is(err, hooks.ErrNotFound) {
@@ -288,7 +285,7 @@ func (w *Watcher) match(h hooks.Hook) *rule {
 }
 
 // wait runs r's waiter for h and applies its decision.
-func (w *Watcher) wait(ctx context.Context, d listen.Delivery, h hooks.Hook, r *rule, log *slog.Logger) (Outcome, error) {
+func (w *Watcher) wait(ctx context.Context, d consume.Delivery, h hooks.Hook, r *rule, log *slog.Logger) (Outcome, error) {
 	// The timeout counts from the pause, so a restart or a redelivery
 	// does not extend it.
 	deadline := time.Now().Add(r.cfg.Timeout)
@@ -394,7 +391,7 @@ func (w *Watcher) clear(ctx context.Context, h hooks.Hook) (hooks.Cleared, error
 }
 
 // keepClaim renews the claim on the hook event while its waiter waits.
-func (w *Watcher) keepClaim(ctx context.Context, d listen.Delivery, log *slog.Logger) {
+func (w *Watcher) keepClaim(ctx context.Context, d consume.Delivery, log *slog.Logger) {
 	if d.ClaimID == "" {
 		return
 	}

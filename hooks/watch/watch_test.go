@@ -18,11 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/watch"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
 )
 
@@ -544,7 +544,7 @@ func (b *blockingHook) count(path string) int {
 func handleAsync(w *watch.Watcher, id string, ev heatevent.Event) (cancel func(), done <-chan error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
-	go func() { ch <- w.Handle(ctx, listen.Delivery{Queue: "hook-events", MessageID: id, Event: ev}) }()
+	go func() { ch <- w.Handle(ctx, consume.Delivery{Queue: "hook-events", MessageID: id, Event: ev}) }()
 	return cancel, ch
 }
 
@@ -622,7 +622,7 @@ func TestLateCopyDropped(t *testing.T) {
 		t.Fatal("a holder stopped while waiting reports no error: its event would be deleted")
 	}
 	hook.open()
-	if err := b.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: first, Event: ev}); err != nil {
+	if err := b.Handle(t.Context(), consume.Delivery{Queue: "hook-events", MessageID: first, Event: ev}); err != nil {
 		t.Fatalf("first copy redelivered: %v", err)
 	}
 	if n := hook.count("/app_hooked"); n != 2 {
@@ -654,7 +654,7 @@ func TestVanishedChosenCopy(t *testing.T) {
 	hook.open()
 
 	late := e.postOne("hook-events", ev)
-	if err := b.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: late, Event: ev}); err != nil {
+	if err := b.Handle(t.Context(), consume.Delivery{Queue: "hook-events", MessageID: late, Event: ev}); err != nil {
 		t.Fatalf("other copy: %v", err)
 	}
 	if n := hook.count("/app_hooked"); n != 2 {
@@ -669,7 +669,7 @@ func TestVanishedChosenCopy(t *testing.T) {
 	noLocks(t, e)
 	// A copy handled after the outcome is in the ledger is dropped.
 	again := e.postOne("hook-events", ev)
-	if err := a.Handle(t.Context(), listen.Delivery{Queue: "hook-events", MessageID: again, Event: ev}); err != nil {
+	if err := a.Handle(t.Context(), consume.Delivery{Queue: "hook-events", MessageID: again, Event: ev}); err != nil {
 		t.Fatal(err)
 	}
 	if n := hook.count("/app_hooked"); n != 2 {

@@ -37,6 +37,7 @@ import (
 	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/heatsink/prepare"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/version"
 )
 
@@ -348,8 +349,8 @@ func listenCmd(ctx context.Context, c *common, config, metricsAddr string) error
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 		reg := prometheus.NewRegistry()
-		cfg.Metrics = listen.NewMetrics(reg, "heatsink")
-		go listen.Serve(ctx, ln, reg, cfg.Metrics.Healthy, c.log)
+		cfg.Metrics = consume.NewMetrics(reg, "heatsink")
+		go consume.Serve(ctx, ln, reg, cfg.Metrics.Healthy, c.log)
 	}
 	var (
 		mu     sync.Mutex

@@ -31,11 +31,11 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zaqar-go/suite/heatsink/listen"
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/hooks/wait"
 	"github.com/zaqar-go/suite/hooks/watch"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/version"
 )
 
@@ -247,7 +247,7 @@ func runCmd(ctx context.Context, c *common, config, metricsAddr string) error {
 		}
 		reg := prometheus.NewRegistry()
 		m = watch.NewMetrics(reg)
-		go listen.Serve(ctx, ln, reg, m.Listen.Healthy, c.log)
+		go consume.Serve(ctx, ln, reg, m.Listen.Healthy, c.log)
 	}
 	heat, err := c.heat(ctx, cfg.NestedDepth)
 	if err != nil {
