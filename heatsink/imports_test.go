@@ -7,8 +7,8 @@ import (
 )
 
 // TestNoHooksImports keeps the two tools apart: what heatsink shares with
-// hooks lives under internal/ (cloud, heatevent, match, consume),
-// so that either can change without breaking the other. Test
+// hooks lives under internal/ (cloud, heatevent, match, consume,
+// zaqarapi), so that either can change without breaking the other. Test
 // imports count too.
 func TestNoHooksImports(t *testing.T) {
 	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-test", "-f", "{{.ImportPath}}", "./...").Output()

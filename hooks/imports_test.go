@@ -7,8 +7,8 @@ import (
 )
 
 // TestNoHeatsinkImports keeps the two tools apart: what hooks shares with
-// heatsink lives under internal/ (cloud, heatevent, match, consume),
-// so that either can change without breaking the other. Test
+// heatsink lives under internal/ (cloud, heatevent, match, consume,
+// zaqarapi), so that either can change without breaking the other. Test
 // imports count too.
 func TestNoHeatsinkImports(t *testing.T) {
 	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-test", "-f", "{{.ImportPath}}", "./...").Output()

@@ -37,6 +37,7 @@ import (
 
 	"github.com/zaqar-go/suite/heatsink"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // Emitter copies one stack's events to one queue.
@@ -260,11 +261,6 @@ func (em *Emitter) post(ctx context.Context, e apiEvent) error {
 	if err != nil {
 		return err
 	}
-	var body map[string]any
-	raw, _ := json.Marshal(ev)
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return err
-	}
 	em.state.Pending = e.ID
 	if err := em.save(); err != nil {
 		return err
@@ -273,7 +269,7 @@ func (em *Emitter) post(ctx context.Context, e apiEvent) error {
 	if ttl == 0 {
 		ttl = heatsink.DefaultTTL
 	}
-	if err := messages.Create(ctx, em.Zaqar, em.Queue, messages.BatchCreateOpts{{TTL: ttl, Body: body}}).Err; err != nil {
+	if err := zaqarapi.PostMessages(ctx, em.Zaqar, em.Queue, zaqarapi.NewMessage{TTL: ttl, Body: ev}).Err; err != nil {
 		return fmt.Errorf("post event %s to %s: %w", e.ID, em.Queue, err)
 	}
 	em.state.Pending = ""
@@ -286,20 +282,19 @@ func (em *Emitter) post(ctx context.Context, e apiEvent) error {
 // listing posts it again (Last is still the event before it).
 func (em *Emitter) settlePending(ctx context.Context) error {
 	found := false
-	err := messages.List(em.Zaqar, em.Queue, messages.ListOpts{Echo: true, IncludeClaimed: true, Limit: 20}).EachPage(ctx,
+	// Raw bodies: a message that is not an event (not even a JSON object)
+	// is skipped, not an error.
+	err := zaqarapi.ListMessages(em.Zaqar, em.Queue, messages.ListOpts{Echo: true, IncludeClaimed: true, Limit: 20}).EachPage(ctx,
 		func(ctx context.Context, p pagination.Page) (bool, error) {
-			var page struct {
-				Messages []struct {
-					Body struct {
-						ID string `json:"id"`
-					} `json:"body"`
-				} `json:"messages"`
-			}
-			if err := p.(messages.MessagePage).ExtractInto(&page); err != nil {
+			ms, err := zaqarapi.ExtractMessages(p)
+			if err != nil {
 				return false, err
 			}
-			for _, m := range page.Messages {
-				if m.Body.ID == em.state.Pending {
+			for _, m := range ms {
+				var body struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(m.Body, &body) == nil && body.ID == em.state.Pending {
 					found = true
 					return false, nil
 				}

@@ -14,13 +14,14 @@ package prepare
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"sort"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
+
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // Options are the metadata prepare sets. The zero value is not useful:
@@ -80,18 +81,13 @@ func Queue(ctx context.Context, c *gophercloud.ServiceClient, name string, meta 
 	if !queueName.MatchString(name) {
 		return Result{}, fmt.Errorf("%q is not a valid queue name", name)
 	}
-	if meta == nil {
-		meta = map[string]any{}
-	}
-	// PUT answers 201 for a new queue (with meta) and 204 for an existing
-	// one, whose metadata it leaves alone; queues.Create hides which.
-	resp, err := c.Put(ctx, c.ServiceURL("v2", "queues", name), meta, nil, &gophercloud.RequestOpts{
-		OkCodes: []int{http.StatusCreated, http.StatusNoContent},
-	})
+	// Zaqar creates a new queue with meta and leaves an existing one's
+	// metadata alone.
+	created, err := zaqarapi.CreateQueue(ctx, c, name, meta).Extract()
 	if err != nil {
 		return Result{}, fmt.Errorf("create queue %s: %w", name, err)
 	}
-	if resp.StatusCode == http.StatusCreated {
+	if created {
 		return Result{Queue: name, Action: "created", Set: keys(meta)}, nil
 	}
 	// Zaqar answers GET of a queue with its metadata only.

@@ -3,13 +3,13 @@ package wait
 import (
 	"context"
 	"encoding/json"
-	"net/url"
-	"path"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/claims"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // A claim takes up to 20 messages (Zaqar's limit) for a minute, so that two
@@ -32,41 +32,21 @@ type claimedMessage struct {
 // claim claims messages of queue and returns them with the claim id
 // (empty when there were none).
 func claim(ctx context.Context, c *gophercloud.ServiceClient, queue string) (string, []claimedMessage, error) {
-	var got struct {
-		Messages []struct {
-			ID   string          `json:"id"`
-			Href string          `json:"href"`
-			Age  int             `json:"age"`
-			Body json.RawMessage `json:"body"`
-		} `json:"messages"`
-	}
 	// The request outlives ctx: a claim Zaqar made whose answer was dropped
 	// (the waiter's timeout, a shutdown) would hold its messages from
 	// every waiter for claimTTL, unknown and so never released.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	sent := time.Now()
-	r := claims.Create(rctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit})
-	if err := r.ExtractInto(&got); err != nil || len(got.Messages) == 0 {
+	got, err := zaqarapi.CreateClaim(rctx, c, queue, claims.CreateOpts{TTL: claimTTL, Grace: claimTTL, Limit: claimLimit}).Extract()
+	if err != nil || len(got.Messages) == 0 {
 		return "", nil, err
 	}
-	var claimID string
 	var out []claimedMessage
 	for _, m := range got.Messages {
-		u, err := url.Parse(m.Href)
-		if err != nil {
-			continue
-		}
-		if claimID == "" {
-			claimID = u.Query().Get("claim_id")
-		}
-		id := m.ID
-		if id == "" {
-			id = path.Base(u.Path)
-		}
-		out = append(out, claimedMessage{ID: id, Body: m.Body, PostedAfter: sent.Add(-time.Duration(m.Age+1) * time.Second)})
+		out = append(out, claimedMessage{ID: m.ID, Body: m.Body, PostedAfter: sent.Add(-time.Duration(m.Age+1) * time.Second)})
 	}
-	return claimID, out, nil
+	return got.ID, out, nil
 }
 
 // release deletes the claim so its messages can be claimed again now.

@@ -10,8 +10,11 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/messages"
+	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 
 	"github.com/zaqar-go/suite/internal/consume"
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // lockKey is the lock queue's metadata key naming the chosen copy.
@@ -51,16 +54,15 @@ func (w *Watcher) acquire(ctx context.Context, d consume.Delivery) (locks []stri
 	for level := range lockLevels {
 		name := w.lockQueue(d.Event.ID, level)
 		locks = append(locks, name)
-		resp, err := w.zaqar.Put(ctx, w.zaqar.ServiceURL("v2", "queues", name), map[string]any{lockKey: d.MessageID}, nil,
-			&gophercloud.RequestOpts{OkCodes: []int{201, 204}})
+		created, err := zaqarapi.CreateQueue(ctx, w.zaqar, name, map[string]any{lockKey: d.MessageID}).Extract()
 		if err != nil {
 			return nil, false, fmt.Errorf("lock queue %s: %w", name, err)
 		}
-		if resp.StatusCode == http.StatusCreated {
+		if created {
 			return locks, true, nil
 		}
 		var meta map[string]any
-		_, err = w.zaqar.Get(ctx, w.zaqar.ServiceURL("v2", "queues", name), &meta, &gophercloud.RequestOpts{OkCodes: []int{200}})
+		err = queues.Get(ctx, w.zaqar, name).ExtractInto(&meta)
 		if err != nil && !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 			return nil, false, fmt.Errorf("lock queue %s: %w", name, err)
 		}
@@ -69,8 +71,7 @@ func (w *Watcher) acquire(ctx context.Context, d consume.Delivery) (locks []stri
 			return locks, true, nil
 		}
 		if chosen != "" {
-			_, err = w.zaqar.Get(ctx, w.zaqar.ServiceURL("v2", "queues", d.Queue, "messages", chosen), nil,
-				&gophercloud.RequestOpts{OkCodes: []int{200}})
+			err = messages.Get(ctx, w.zaqar, d.Queue, chosen).Err
 			if err == nil {
 				return nil, false, nil
 			}
@@ -90,8 +91,7 @@ func (w *Watcher) release(ctx context.Context, locks []string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for _, name := range locks {
-		_, err := w.zaqar.Delete(ctx, w.zaqar.ServiceURL("v2", "queues", name), &gophercloud.RequestOpts{OkCodes: []int{204}})
-		if err != nil {
+		if err := queues.Delete(ctx, w.zaqar, name).ExtractErr(); err != nil {
 			w.log.Warn("lock queue not deleted", "queue", name, "err", err)
 		}
 	}

@@ -2,18 +2,17 @@ package watch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
-	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stackevents"
 	"github.com/gophercloud/gophercloud/v2/openstack/orchestration/v1/stacks"
 
 	"github.com/zaqar-go/suite/hooks"
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/match"
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 func (w *Watcher) pollLoop(ctx context.Context) {
@@ -84,13 +83,7 @@ func (w *Watcher) PollOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return posted, err
 		}
-		raw, _ := json.Marshal(ev)
-		var body map[string]any
-		json.Unmarshal(raw, &body)
-		_, err = w.zaqar.Post(ctx, w.zaqar.ServiceURL("v2", "queues", w.cfg.Queue, "messages"),
-			map[string]any{"messages": []map[string]any{{"ttl": w.cfg.Poll.TTL, "body": body}}}, nil,
-			&gophercloud.RequestOpts{OkCodes: []int{201}})
-		if err != nil {
+		if err := zaqarapi.PostMessages(ctx, w.zaqar, w.cfg.Queue, zaqarapi.NewMessage{TTL: w.cfg.Poll.TTL, Body: ev}).Err; err != nil {
 			return posted, fmt.Errorf("post hook event %s: %w", h.EventID, err)
 		}
 		posted++

@@ -20,12 +20,9 @@ package consume
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
-	"path"
 	"sync"
 	"time"
 
@@ -35,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // Delivery is one claimed event given to a handler.
@@ -218,25 +216,14 @@ func (l *Listener) Once(ctx context.Context, queue string) (int, error) {
 	return 0, fmt.Errorf("not listening on %s", queue)
 }
 
-type claimed struct {
-	ID   string          `json:"id"`
-	Href string          `json:"href"`
-	TTL  int             `json:"ttl"`
-	Body json.RawMessage `json:"body"`
-}
-
 // once claims a batch from s and handles it. ctx ending means stop: no
 // new claim, no new message; work is what actions and the requests that
 // finish a message run under (it outlives ctx by the shutdown grace).
 func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
-	var got struct {
-		Messages []claimed `json:"messages"`
-	}
 	// The claim request outlives ctx: a claim Zaqar made whose answer was
 	// dropped would hold its messages, unknown, for the claim TTL.
 	cctx, cancel := context.WithTimeout(work, 30*time.Second)
-	r := claims.Create(cctx, s.Client, s.Name, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit})
-	err := r.ExtractInto(&got)
+	got, err := zaqarapi.CreateClaim(cctx, s.Client, s.Name, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit}).Extract()
 	cancel()
 	l.metrics.claimAnswered(err)
 	if err != nil {
@@ -246,7 +233,7 @@ func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
 		return 0, nil
 	}
 	l.metrics.seen(len(got.Messages))
-	claimID := claimOf(got.Messages[0].Href)
+	claimID := got.ID
 	// Keep the claim while working through a long batch (and retries),
 	// so that no other listener gets these messages meanwhile.
 	renewed := time.Now()
@@ -267,9 +254,6 @@ func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
 			return i, nil
 		}
 		keep()
-		if m.ID == "" {
-			m.ID = messageOf(m.Href)
-		}
 		ev, err := heatevent.Decode(m.Body)
 		if err != nil {
 			// Left claimed: it ends in the dead-letter queue.
@@ -379,22 +363,4 @@ func (l *Listener) handle(ctx, work context.Context, d Delivery, keep func()) ou
 			"state", p.ResourceAction+"_"+p.ResourceStatus)
 	}
 	return done
-}
-
-// claimOf and messageOf read a claimed message's href,
-// /v2/queues/q/messages/ID?claim_id=CID.
-func claimOf(href string) string {
-	u, err := url.Parse(href)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("claim_id")
-}
-
-func messageOf(href string) string {
-	u, err := url.Parse(href)
-	if err != nil {
-		return ""
-	}
-	return path.Base(u.Path)
 }
