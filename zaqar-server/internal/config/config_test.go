@@ -106,23 +106,47 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestREADMESample keeps the README's configuration sample loadable.
-func TestREADMESample(t *testing.T) {
-	b, err := os.ReadFile("../../../README.md")
+// TestDocSamples keeps every zaqar.conf sample of the README and docs/
+// loadable and free of options that would have no effect. systemd unit
+// snippets, also marked ini, are left out.
+func TestDocSamples(t *testing.T) {
+	files, err := filepath.Glob("../../../docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), "```ini\n")
-	sample, _, ok2 := strings.Cut(rest, "```")
-	if !ok || !ok2 {
-		t.Fatal("README has no ```ini sample")
+	samples := 0
+	for _, file := range append(files, "../../../README.md") {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest := string(b)
+		for {
+			var sample string
+			var ok bool
+			if _, rest, ok = strings.Cut(rest, "```ini\n"); !ok {
+				break
+			}
+			if sample, rest, ok = strings.Cut(rest, "```"); !ok {
+				t.Fatalf("%s: an ini block is not closed", file)
+			}
+			if strings.Contains(sample, "[Service]") || strings.Contains(sample, "[Unit]") {
+				continue
+			}
+			samples++
+			first, _, _ := strings.Cut(sample, "\n")
+			c, err := Load(writeConf(t, sample))
+			if err != nil {
+				t.Errorf("%s: the sample starting %q: %v", filepath.Base(file), first, err)
+				continue
+			}
+			if len(c.Ignored) > 0 {
+				t.Errorf("%s: the sample starting %q sets options with no effect: %v", filepath.Base(file), first, c.Ignored)
+			}
+		}
 	}
-	c, err := Load(writeConf(t, sample))
-	if err != nil {
-		t.Fatalf("README sample: %v", err)
-	}
-	if c.AuthStrategy != "" || c.MessageStore != "embedded" || c.Limits.MaxClaimGrace != Default().Limits.MaxClaimGrace || c.PolicyFile == "" {
-		t.Errorf("README sample loaded as %+v", c)
+	if samples < 5 {
+		t.Errorf("found %d zaqar.conf samples in the README and docs/, want at least 5", samples)
 	}
 }
 
