@@ -45,4 +45,4 @@ install: build
 	done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/zaqar/zaqar.conf ] || install -m 0600 dist/zaqar.conf $(DESTDIR)$(SYSCONFDIR)/zaqar/zaqar.conf
 	if [ -f etc/zaqar.conf.sample ]; then install -m 0644 etc/zaqar.conf.sample $(DESTDIR)$(SYSCONFDIR)/zaqar/; fi
-	install -m 0644 docs/operating.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/

@@ -15,7 +15,7 @@ import (
 )
 
 // Notification delivery to a webhook receiver the test starts
-// (zaqar/notification/tasks/webhook.py; README "Notifications").
+// (zaqar/notification/tasks/webhook.py; docs/api.md "Notifications").
 //
 // The receiver listens on TEMPEST_RECEIVER_BIND ([messaging] receiver_bind,
 // default 127.0.0.1:0) and is given to the server as TEMPEST_RECEIVER_HOST

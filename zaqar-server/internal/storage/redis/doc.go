@@ -137,6 +137,6 @@
 // message ids are fresh, and a post whose first id exists is not applied
 // again).
 //
-// Durability is Redis's: see the README for what appendonly, appendfsync
+// Durability is Redis's: see docs/storage.md for what appendonly, appendfsync
 // and RDB snapshots guarantee.
 package redis
