@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +119,84 @@ func TestWebSocketLoad(t *testing.T) {
 	}
 	if post := rep.Ops["ws-post"]; post.Requests == 0 || len(post.Errors) > 0 || rep.Produced != 3*post.Requests {
 		t.Errorf("ws-post: %+v", post)
+	}
+}
+
+// TestLongPollLoad runs paced producers against one server and
+// long-polling consumers against another on the same store (two API
+// nodes): each flag must take effect, everything produced be consumed once
+// and every first delivery be timed.
+func TestLongPollLoad(t *testing.T) {
+	store := memory.New()
+	var posts, claims [2]atomic.Int64
+	node := func(i int) *httptest.Server {
+		svc := service.New(store, service.Options{Limits: zaqar.DefaultLimits(), Logger: slog.New(slog.DiscardHandler)})
+		h := rest.New(svc, rest.Options{})
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages"):
+				posts[i].Add(1)
+			case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/claims"):
+				if r.URL.Query().Get("wait") != "5" {
+					t.Errorf("claim without wait=5: %s", r.URL)
+				}
+				claims[i].Add(1)
+			}
+			h.ServeHTTP(w, r)
+		}))
+	}
+	a, b := node(0), node(1)
+	defer a.Close()
+	defer b.Close()
+	const rate, secs = 40.0, 1.0
+	c := config{endpoint: a.URL, consumerEndpoint: b.URL, project: "bench-longpoll", producers: 2, rate: rate, consumers: 3,
+		wait: 5, batch: 1, msgSize: 50, claimLimit: 5, claimTTL: 60, queues: 1, duration: time.Duration(secs * float64(time.Second)),
+		drain: 20 * time.Second, jsonOnly: true}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := load(t.Context(), c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
+		t.Errorf("report = %+v", rep)
+	}
+	// The schedule allows at most rate*secs posts, plus one per producer
+	// at the start.
+	if max := int64(rate*secs) + int64(c.producers); rep.Produced > max {
+		t.Errorf("produced %d messages at -rate %v for %vs, want at most %d", rep.Produced, rate, secs, max)
+	}
+	if d := rep.Delivery; d == nil || d.Requests != rep.Consumed || d.P50 <= 0 || d.Max < d.P50 {
+		t.Errorf("delivery = %+v, want one latency per message consumed (%d)", d, rep.Consumed)
+	}
+	if rep.RequestsPerMessage < 2 { // a post and a delete each, at least
+		t.Errorf("requests per message = %v", rep.RequestsPerMessage)
+	}
+	if posts[0].Load() == 0 || posts[1].Load() != 0 || claims[0].Load() != 0 || claims[1].Load() == 0 {
+		t.Errorf("posts per node %d/%d, claims per node %d/%d: want posts on the -endpoint only, claims on -consumer-endpoint only",
+			posts[0].Load(), posts[1].Load(), claims[0].Load(), claims[1].Load())
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    config
+		ok   bool
+	}{
+		{"defaults", config{producers: 8}, true},
+		{"rate", config{producers: 1, rate: 10}, true},
+		{"negative rate", config{producers: 1, rate: -1}, false},
+		{"rate without producers", config{rate: 10, wsProducers: 1}, false},
+		{"negative wait", config{producers: 1, wait: -1}, false},
+		{"consumer endpoint without consumers", config{producers: 1, consumerEndpoint: "http://x"}, false},
+		{"consumer endpoint", config{producers: 1, consumers: 1, consumerEndpoint: "http://x"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.c.check(); (err == nil) != tc.ok {
+				t.Errorf("check() = %v, want ok %v", err, tc.ok)
+			}
+		})
 	}
 }

@@ -7,10 +7,12 @@ import (
 )
 
 // payload is every message's body: who produced it, its sequence number,
-// and padding up to -msg-size.
+// when its post was sent (Unix nanoseconds, for the delivery latency), and
+// padding up to -msg-size.
 type payload struct {
 	P   int    `json:"p"`
 	S   int64  `json:"s"`
+	T   int64  `json:"t,omitempty"`
 	Pad string `json:"pad,omitempty"`
 }
 
@@ -31,6 +33,9 @@ type checker struct {
 	lastSeq  map[[2]int]int64  // (consumer, producer) -> highest first-time seq seen
 	dups     int64
 	ooo      int64
+	// delivery holds, for each message's first delivery, the time from
+	// its post being sent to the claim carrying it being answered.
+	delivery histogram
 }
 
 func newChecker(claimTTL time.Duration) *checker {
@@ -44,8 +49,10 @@ func (c *checker) posted(producer, n int) {
 	c.mu.Unlock()
 }
 
-// claimedBatch records the messages of one claim, in the order received.
+// claimedBatch records the messages of one claim, in the order received;
+// at is when the claim was sent.
 func (c *checker) claimedBatch(consumer int, bodies []json.RawMessage, at time.Time) []key {
+	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	keys := make([]key, 0, len(bodies))
@@ -61,6 +68,9 @@ func (c *checker) claimedBatch(consumer int, bodies []json.RawMessage, at time.T
 		}
 		redelivery := c.done[k] || !c.claimed[k].IsZero()
 		c.claimed[k] = at.Add(c.claimTTL)
+		if !redelivery && p.T > 0 {
+			c.delivery.add(now.Sub(time.Unix(0, p.T)))
+		}
 		if !redelivery {
 			ck := [2]int{consumer, p.P}
 			if last, ok := c.lastSeq[ck]; ok && p.S < last {
@@ -103,6 +113,17 @@ func (c *checker) totals() (produced, consumed int64) {
 		produced += n
 	}
 	return produced, int64(len(c.done))
+}
+
+// deliveries summarises the delivery latencies (Requests: messages).
+func (c *checker) deliveries() *OpReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := &c.delivery
+	if h.n == 0 {
+		return nil
+	}
+	return &OpReport{Requests: h.n, P50: ms(h.percentile(50)), P90: ms(h.percentile(90)), P99: ms(h.percentile(99)), Max: ms(h.max)}
 }
 
 func (c *checker) anomalies() (dups, ooo int64) {

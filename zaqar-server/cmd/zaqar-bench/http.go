@@ -81,16 +81,18 @@ func pad(size int) string {
 	return strings.Repeat("x", size-30)
 }
 
-// postBody builds {"messages": [...]} with sequence numbers from seq.
+// postBody builds {"messages": [...]} with sequence numbers from seq,
+// stamped with the time now (to be sent at once).
 func postBody(producer int, seq int64, n, size int) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"messages":[`)
 	p := pad(size)
+	sent := time.Now().UnixNano()
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		body, _ := json.Marshal(payload{P: producer, S: seq + int64(i), Pad: p})
+		body, _ := json.Marshal(payload{P: producer, S: seq + int64(i), T: sent, Pad: p})
 		fmt.Fprintf(&b, `{"ttl":3600,"body":%s}`, body)
 	}
 	b.WriteString(`]}`)
@@ -107,10 +109,30 @@ func failure(status int, err error) string {
 // produceHTTP posts until until ends. Requests run under ctx, not until, so
 // a post in flight when the time is up still completes and is counted:
 // otherwise the server could store a message the checker never heard of.
+//
+// With -rate, each of the c.producers HTTP producers posts on its own
+// schedule, c.producers*c.batch/c.rate apart, offset from the others so
+// the posts spread evenly; a producer that falls behind posts at once but
+// does not catch up with a burst.
 func produceHTTP(ctx, until context.Context, cl *client, rec *recorder, chk *checker, q string, id int, c config, ceiling bool) {
 	var seq int64 = 1
 	path := "/v2/queues/" + q + "/messages"
+	var every time.Duration
+	var next time.Time
+	if c.rate > 0 && !ceiling {
+		every = time.Duration(float64(time.Second) * float64(c.producers*c.batch) / c.rate)
+		next = time.Now().Add(every * time.Duration(id) / time.Duration(c.producers))
+	}
 	for until.Err() == nil {
+		if every > 0 {
+			if !sleepUntil(until, next) {
+				return
+			}
+			next = next.Add(every)
+			if now := time.Now(); next.Before(now) {
+				next = now
+			}
+		}
 		body := postBody(id, seq, c.batch, c.msgSize)
 		start := time.Now()
 		status, _, _, err := cl.do(ctx, "POST", path, body)
@@ -127,6 +149,22 @@ func produceHTTP(ctx, until context.Context, cl *client, rec *recorder, chk *che
 			chk.posted(id, c.batch)
 		}
 		seq += int64(c.batch)
+	}
+}
+
+// sleepUntil waits for t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

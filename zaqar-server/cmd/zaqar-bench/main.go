@@ -8,6 +8,9 @@
 //	zaqar-bench -endpoint URL -producers 8 -consumers 16 -claim-limit 10
 //	zaqar-bench ceiling-server -addr 127.0.0.1:9999   # a trivial handler
 //	zaqar-bench -endpoint URL -producers 16 -ceiling http://127.0.0.1:9999
+//	zaqar-bench -endpoint URL -producers 1 -rate 10 -consumers 50 -wait 20   # long polling at low traffic
+//	zaqar-bench -endpoint URL -consumer-endpoint URL2 -producers 1 -rate 10 -consumers 20 -wait 20   # two API nodes
+//	zaqar-bench -endpoint URL -producers 0 -consumers 1000 -wait 20 -duration 30s   # idle waiting consumers
 package main
 
 import (
@@ -28,6 +31,8 @@ import (
 
 type config struct {
 	endpoint, wsEndpoint, project, token, ceiling string
+	consumerEndpoint                              string  // HTTP consumers' and listers' endpoint when not endpoint
+	rate                                          float64 // messages per second all HTTP producers post together; 0: as fast as they can
 	producers, consumers, listers, churn          int
 	wsProducers, wsConsumers, wsWindow, wsIdle    int
 	batch, msgSize, claimLimit, queues            int
@@ -48,6 +53,8 @@ func main() {
 	flag.StringVar(&c.wsEndpoint, "ws-endpoint", "ws://127.0.0.1:9000", "Zaqar WebSocket endpoint")
 	flag.StringVar(&c.project, "project", "bench", "X-Project-ID (ignored by servers using Keystone)")
 	flag.StringVar(&c.token, "token", "", "X-Auth-Token; when empty and OS_AUTH_URL is set, one is obtained from Keystone")
+	flag.StringVar(&c.consumerEndpoint, "consumer-endpoint", "", "HTTP endpoint of the consumers and listers (another API node on the same store); default -endpoint")
+	flag.Float64Var(&c.rate, "rate", 0, "messages per second the HTTP producers post together, spread evenly over them (0: as fast as they can)")
 	flag.StringVar(&c.ceiling, "ceiling", "", "URL of a trivial handler (zaqar-bench ceiling-server) to measure first")
 	flag.IntVar(&c.producers, "producers", 8, "HTTP producers posting messages")
 	flag.IntVar(&c.consumers, "consumers", 0, "HTTP work-queue consumers (claim, delete each)")
@@ -75,6 +82,10 @@ func main() {
 		fmt.Println(version.String("zaqar-bench"))
 		return
 	}
+	if err := c.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "zaqar-bench:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,12 +111,30 @@ func main() {
 	}
 }
 
+// check refuses flag values that would be silently meaningless.
+func (c config) check() error {
+	switch {
+	case c.rate < 0:
+		return fmt.Errorf("-rate %v: must be at least 0", c.rate)
+	case c.rate > 0 && c.producers == 0:
+		return fmt.Errorf("-rate applies to HTTP producers and -producers is 0")
+	case c.wait < 0:
+		return fmt.Errorf("-wait %d: must be at least 0", c.wait)
+	case c.poll < 0:
+		return fmt.Errorf("-poll %v: must be at least 0", c.poll)
+	case c.consumerEndpoint != "" && c.consumers+c.listers == 0:
+		return fmt.Errorf("-consumer-endpoint applies to HTTP consumers and listers and there are none")
+	}
+	return nil
+}
+
 // run measures the ceiling first (if asked), then the real endpoint.
 func run(ctx context.Context, c config) (Report, error) {
 	var ceiling float64
 	if c.ceiling != "" {
 		cc := c
 		cc.endpoint, cc.consumers, cc.listers, cc.churn, cc.wsProducers, cc.wsConsumers = c.ceiling, 0, 0, 0, 0, 0
+		cc.consumerEndpoint = ""
 		rep, err := load(ctx, cc, true)
 		if err != nil {
 			return Report{}, fmt.Errorf("ceiling: %w", err)
@@ -143,6 +172,12 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	}
 
 	cl := newClient(c)
+	ccl := cl // consumers' and listers'
+	if c.consumerEndpoint != "" {
+		cc := c
+		cc.endpoint = c.consumerEndpoint
+		ccl = newClient(cc)
+	}
 	rec := newRecorder()
 	chk := newChecker(time.Duration(c.claimTTL) * time.Second)
 
@@ -172,7 +207,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 		others.Add(1)
 		go func() {
 			defer others.Done()
-			consumeHTTP(consCtx, cl, rec, chk, queues[i%len(queues)], i, c, idle)
+			consumeHTTP(consCtx, ccl, rec, chk, queues[i%len(queues)], i, c, idle)
 		}()
 	}
 	for i := 0; i < c.wsConsumers; i++ {
@@ -186,7 +221,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 		others.Add(1)
 		go func() {
 			defer others.Done()
-			listHTTP(prodCtx, cl, rec, chk, queues[i%len(queues)], c)
+			listHTTP(prodCtx, ccl, rec, chk, queues[i%len(queues)], c)
 		}()
 	}
 	for i := 0; i < c.churn; i++ {
@@ -197,18 +232,29 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 		}()
 	}
 	producers.Wait()
+	if c.producers+c.wsProducers == 0 {
+		<-prodCtx.Done() // consumers (idle, waiting) alone: run for -duration
+	}
 	elapsed := time.Since(rec.start)
 	rec.mu.Lock()
 	rec.producing = false
 	rec.mu.Unlock()
-	// Consumers drain what is left; each says when its queue came up empty
-	// twice after the producers stopped.
+	// Consumers drain what is left, until everything produced was
+	// delivered (long-polling consumers would otherwise wait out their
+	// wait) or each says its queue came up empty twice after the
+	// producers stopped.
 	if c.consumers+c.wsConsumers > 0 {
 		deadline := time.After(c.drain)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
 		for done := 0; done < c.consumers+c.wsConsumers; {
 			select {
 			case <-idle:
 				done++
+			case <-tick.C:
+				if p, d := chk.totals(); d >= p {
+					done = c.consumers + c.wsConsumers
+				}
 			case <-deadline:
 				done = c.consumers + c.wsConsumers
 			case <-ctx.Done():
@@ -233,6 +279,14 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 		rep.Lost = rep.Produced - rep.Consumed
 	}
 	rep.Duplicated, rep.OutOfOrder = chk.anomalies()
+	rep.Delivery = chk.deliveries()
+	if rep.Consumed > 0 {
+		var n int64
+		for _, o := range rep.Ops {
+			n += o.Requests
+		}
+		rep.RequestsPerMessage = float64(n) / float64(rep.Consumed)
+	}
 	return rep, nil
 }
 

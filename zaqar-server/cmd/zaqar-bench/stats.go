@@ -148,6 +148,12 @@ type Report struct {
 	Produced   int64               `json:"produced"`
 	Consumed   int64               `json:"consumed"`
 	Ceiling    float64             `json:"ceiling_rps,omitempty"`
+	// Delivery: from a post being sent to the claim answer carrying its
+	// message, first deliveries only (Requests counts messages).
+	Delivery *OpReport `json:"delivery,omitempty"`
+	// RequestsPerMessage: every request that succeeded (posts, claims,
+	// empty ones included, deletes, ...) per message consumed.
+	RequestsPerMessage float64 `json:"requests_per_message,omitempty"`
 }
 
 // OpReport summarises one operation.
@@ -205,6 +211,12 @@ func printTable(w io.Writer, rep Report) {
 	tw.Flush()
 	fmt.Fprintf(w, "\nproduced %d, consumed %d: lost %d, duplicated within a live claim %d, out of order %d\n",
 		rep.Produced, rep.Consumed, rep.Lost, rep.Duplicated, rep.OutOfOrder)
+	if d := rep.Delivery; d != nil {
+		fmt.Fprintf(w, "delivery (post sent to claim answered), %d messages: p50 %.2f p90 %.2f p99 %.2f max %.2f ms\n", d.Requests, d.P50, d.P90, d.P99, d.Max)
+	}
+	if rep.RequestsPerMessage > 0 {
+		fmt.Fprintf(w, "%.2f requests per message consumed\n", rep.RequestsPerMessage)
+	}
 	if rep.Ceiling > 0 {
 		if p, ok := rep.Ops["post"]; ok {
 			fmt.Fprintf(w, "post throughput is %.0f%% of the trivial-handler ceiling (%.0f req/s)\n", 100*p.RPS/rep.Ceiling, rep.Ceiling)

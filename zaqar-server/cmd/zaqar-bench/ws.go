@@ -106,8 +106,9 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 	p := pad(c.msgSize)
 	for until.Err() == nil {
 		msgs := make([]map[string]any, c.batch)
+		sent := time.Now().UnixNano()
 		for i := range msgs {
-			msgs[i] = map[string]any{"ttl": 3600, "body": payload{P: id, S: seq + int64(i), Pad: p}}
+			msgs[i] = map[string]any{"ttl": 3600, "body": payload{P: id, S: seq + int64(i), T: sent, Pad: p}}
 		}
 		select {
 		case inflight <- time.Now():
