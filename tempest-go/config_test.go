@@ -70,6 +70,7 @@ type limits struct {
 	maxMessageTTL       int
 	maxClaimTTL         int
 	maxClaimGrace       int
+	maxWait             int // zaqar-go's [transport] max_wait (long polling)
 }
 
 func defaultSettings() settings {
@@ -87,7 +88,7 @@ func defaultSettings() settings {
 		limits: limits{
 			maxQueuesPerPage: 20, maxQueueMetadata: 65536, maxMessagesPerPage: 20,
 			maxMessagesPostSize: 262144, maxMessagesPerClaim: 20, maxMessageTTL: 1209600,
-			maxClaimTTL: 43200, maxClaimGrace: 43200,
+			maxClaimTTL: 43200, maxClaimGrace: 43200, maxWait: 20,
 		},
 	}
 }
@@ -194,6 +195,7 @@ func (s *settings) readFile(path string) error {
 	setInt(&s.limits.maxMessageTTL, "messaging", "max_message_ttl")
 	setInt(&s.limits.maxClaimTTL, "messaging", "max_claim_ttl")
 	setInt(&s.limits.maxClaimGrace, "messaging", "max_claim_grace")
+	setInt(&s.limits.maxWait, "messaging", "max_wait")
 	setStr(&s.endpoint, "messaging", "endpoint")
 	setStr(&s.wsEndpoint, "messaging", "websocket_endpoint")
 	setStr(&s.wsCatalogType, "messaging", "websocket_catalog_type")
