@@ -1,5 +1,5 @@
 // Package mongodb is the MongoDB storage driver ([drivers] message_store =
-// mongodb), built on go.mongodb.org/mongo-driver. Open takes the uri and the
+// mongodb), built on go.mongodb.org/mongo-driver/v2. Open takes the uri and the
 // other options of [drivers:message_store:mongodb] (Zaqar's names: database,
 // partitions, max_attempts, max_retry_sleep, max_retry_jitter). It runs on
 // MongoDB (replica sets and sharded clusters; a standalone server works but

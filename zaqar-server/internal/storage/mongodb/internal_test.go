@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
@@ -132,22 +132,31 @@ func TestIndexes(t *testing.T) {
 			t.Logf("FerretDB %s: %v", hq.name, plan["queryPlanner"])
 			continue
 		}
-		qp, _ := plan["queryPlanner"].(bson.M)
-		if qp == nil || hasStage(qp["winningPlan"], "COLLSCAN") {
+		if scans, ok := collScan(plan); !ok || scans {
 			t.Errorf("%s scans %s: %v", hq.name, hq.c.Name(), plan["queryPlanner"])
 		}
 	}
 }
 
+// collScan reports whether the winning plan of an explain reply reads the
+// whole collection; ok is false when the reply has no winning plan.
+func collScan(plan bson.M) (scans, ok bool) {
+	// Driver v2 decodes documents nested in a bson.M as bson.D.
+	qp, _ := plan["queryPlanner"].(bson.D)
+	for _, e := range qp {
+		if e.Key == "winningPlan" {
+			return hasStage(e.Value, "COLLSCAN"), true
+		}
+	}
+	return false, false
+}
+
 // hasStage reports whether an explain plan tree has a stage named stage.
 func hasStage(plan any, stage string) bool {
 	switch p := plan.(type) {
-	case bson.M:
-		if p["stage"] == stage {
-			return true
-		}
-		for _, v := range p {
-			if hasStage(v, stage) {
+	case bson.D:
+		for _, e := range p {
+			if e.Key == "stage" && e.Value == stage || hasStage(e.Value, stage) {
 				return true
 			}
 		}
@@ -159,6 +168,42 @@ func hasStage(plan any, stage string) bool {
 		}
 	}
 	return false
+}
+
+// collScan reads explain replies as the driver decodes them (nested
+// documents as bson.D since driver v2), so TestIndexes can fail on MongoDB.
+func TestCollScan(t *testing.T) {
+	stage := func(name string, more ...bson.E) bson.D { return append(bson.D{{Key: "stage", Value: name}}, more...) }
+	ixscan := stage("FETCH", bson.E{Key: "inputStage", Value: stage("IXSCAN")})
+	for _, tc := range []struct {
+		name      string
+		reply     bson.D
+		scans, ok bool
+	}{
+		{"index", bson.D{{Key: "queryPlanner", Value: bson.D{{Key: "winningPlan", Value: ixscan}}}}, false, true},
+		{"collection", bson.D{{Key: "queryPlanner", Value: bson.D{{Key: "winningPlan", Value: stage("COLLSCAN")}}}}, true, true},
+		{"nested", bson.D{{Key: "queryPlanner", Value: bson.D{{Key: "winningPlan",
+			Value: stage("SORT", bson.E{Key: "inputStage", Value: stage("COLLSCAN")})}}}}, true, true},
+		{"in an array", bson.D{{Key: "queryPlanner", Value: bson.D{{Key: "winningPlan",
+			Value: stage("OR", bson.E{Key: "inputStages", Value: bson.A{ixscan, stage("COLLSCAN")}})}}}}, true, true},
+		{"rejected only", bson.D{{Key: "queryPlanner", Value: bson.D{{Key: "winningPlan", Value: ixscan},
+			{Key: "rejectedPlans", Value: bson.A{stage("COLLSCAN")}}}}}, false, true},
+		{"no plan", bson.D{{Key: "ok", Value: 1}}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := bson.Marshal(tc.reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan bson.M
+			if err := bson.Unmarshal(raw, &plan); err != nil {
+				t.Fatal(err)
+			}
+			if scans, ok := collScan(plan); scans != tc.scans || ok != tc.ok {
+				t.Errorf("collScan(%v) = %v, %v, want %v, %v", plan, scans, ok, tc.scans, tc.ok)
+			}
+		})
+	}
 }
 
 // A reclamation pass removes expired messages, claims and subscriptions

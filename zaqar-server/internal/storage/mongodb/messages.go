@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -71,7 +71,7 @@ func (s *Store) insertBatch(ctx context.Context, c *mongo.Collection, ref zaqar.
 		}
 		now := s.clock.now()
 		ids := make([]string, len(msgs))
-		docs := make([]any, len(msgs))
+		docs := make([]*doc, len(msgs))
 		for i, m := range msgs {
 			ids[i] = newID()
 			d := &doc{

@@ -16,12 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/bson/primitive"
-	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
-	"go.mongodb.org/mongo-driver/mongo/readconcern"
-	"go.mongodb.org/mongo-driver/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -129,7 +129,7 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	if co.ConnectTimeout == nil {
 		co.SetConnectTimeout(5 * time.Second)
 	}
-	client, err := mongo.Connect(ctx, co)
+	client, err := mongo.Connect(co)
 	if err != nil {
 		return nil, fmt.Errorf("mongodb store: %w", err)
 	}
@@ -348,7 +348,7 @@ func queueKey(ref zaqar.QueueRef) string {
 }
 
 // newID returns a fresh id: an ObjectId in hex, as Zaqar's MongoDB driver issues.
-func newID() string { return primitive.NewObjectID().Hex() }
+func newID() string { return bson.NewObjectID().Hex() }
 
 // copyID is the id of the copy of message id that dead-lettering makes:
 // derived, so a move that is repeated after a failure finds its copy.

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -230,7 +230,7 @@ func (s *Store) messageDocs(ctx context.Context, c *mongo.Collection, ids []stri
 	return find(ctx, c, bson.D{{Key: "m", Value: bson.D{{Key: "$in", Value: ids}}}}, o)
 }
 
-func find(ctx context.Context, c *mongo.Collection, filter any, o *options.FindOptions) ([]*doc, error) {
+func find(ctx context.Context, c *mongo.Collection, filter any, o *options.FindOptionsBuilder) ([]*doc, error) {
 	cur, err := c.Find(ctx, filter, o)
 	if err != nil {
 		return nil, unavailable(err)
@@ -523,12 +523,10 @@ func (s *Store) advance(ctx context.Context, c *mongo.Collection, slots []*slot,
 	if len(next) == 0 {
 		return won, nil
 	}
-	docs := make([]any, len(next))
-	for i, d := range next {
-		docs[i] = d
+	for i := range won {
 		won[i] = true
 	}
-	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	_, err := c.InsertMany(ctx, next, options.InsertMany().SetOrdered(false))
 	if err != nil {
 		var bwe mongo.BulkWriteException
 		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) == 0 {
