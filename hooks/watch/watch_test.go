@@ -24,6 +24,7 @@ import (
 	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 func TestMain(m *testing.M) { hookstest.Main(m) }
@@ -223,13 +224,7 @@ func (e *env) run(cfg string) *watch.Watcher {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not after 20s: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, what, 20*time.Second, 20*time.Millisecond, cond)
 }
 
 func signalSummary(sg []hookstest.Signal) string {
