@@ -17,7 +17,7 @@ func TestEncryptedQueue(t *testing.T) {
 	s := New(store, Options{Limits: zaqar.DefaultLimits(), EncryptionKey: "first-key"})
 	q := zaqar.QueueRef{Project: "p", Name: "secret"}
 	meta, _ := ParseQueueMetadata([]byte(`{"_enable_encrypt_messages": true}`))
-	if _, err := s.CreateQueueWith(t.Context(), q, meta); err != nil {
+	if _, err := s.createQueueWith(t.Context(), q, meta); err != nil {
 		t.Fatal(err)
 	}
 	secret := `{"card":"4111-1111-1111-1111"}`

@@ -98,11 +98,11 @@ func (s *Service) CreateQueue(ctx context.Context, q zaqar.QueueRef, doc []byte)
 			return false, err
 		}
 	}
-	return s.CreateQueueWith(ctx, q, meta)
+	return s.createQueueWith(ctx, q, meta)
 }
 
-// CreateQueueWith creates a queue with decoded metadata.
-func (s *Service) CreateQueueWith(ctx context.Context, q zaqar.QueueRef, meta zaqar.Metadata) (bool, error) {
+// createQueueWith creates a queue with decoded metadata.
+func (s *Service) createQueueWith(ctx context.Context, q zaqar.QueueRef, meta zaqar.Metadata) (bool, error) {
 	if err := ValidateQueue(q); err != nil {
 		return false, err
 	}

@@ -49,3 +49,7 @@ func Describe(err error) (int, Doc) {
 	}
 	return status, Doc{Title: ze.Title, Description: desc}
 }
+
+// ErrEmptyProject is Zaqar's answer to an empty X-Project-ID, on both wires.
+var ErrEmptyProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Empty project header not allowed",
+	Desc: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}

@@ -42,10 +42,8 @@ var (
 		Desc: "Endpoint does not accept `application/x-www-form-urlencoded` content; currently supported media type is `application/json`; specify proper client-side media type with the \"Content-Type\" header."}
 	errNotAcceptable = &zaqar.Error{Kind: zaqar.NotAcceptable, Title: "406 Not Acceptable",
 		Desc: "Endpoint only serves `application/json`; specify client-side media type support with the \"Accept\" header."}
-	errNoClientID   = &zaqar.Error{Kind: zaqar.Invalid, Title: "Missing header value", Desc: `The "Client-ID" header is required.`}
-	errNoProject    = &zaqar.Error{Kind: zaqar.Invalid, Title: "Project-Id Missing", Desc: "The header X-PROJECT-ID was missing"}
-	errEmptyProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Empty project header not allowed",
-		Desc: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}
+	errNoClientID = &zaqar.Error{Kind: zaqar.Invalid, Title: "Missing header value", Desc: `The "Client-ID" header is required.`}
+	errNoProject  = &zaqar.Error{Kind: zaqar.Invalid, Title: "Project-Id Missing", Desc: "The header X-PROJECT-ID was missing"}
 )
 
 // errBadName is Zaqar's answer to a queue or topic name (or project id)

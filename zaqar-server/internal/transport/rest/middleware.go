@@ -12,6 +12,7 @@ import (
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/signedurl"
+	"github.com/zaqar-go/suite/zaqar-server/internal/transport"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
@@ -164,7 +165,7 @@ func (h *handler) scope(next http.Handler) http.Handler {
 			h.fail(w, r, errNoProject)
 			return
 		case project == "":
-			h.fail(w, r, errEmptyProject)
+			h.fail(w, r, transport.ErrEmptyProject)
 			return
 		}
 		sc.Project = project

@@ -91,9 +91,6 @@ var rules = map[string]string{
 	"subscription_delete": "subscription:delete",
 }
 
-var errEmptyProject = &zaqar.Error{Kind: zaqar.Invalid, Title: "Empty project header not allowed",
-	Desc: "X-PROJECT-ID cannot be an empty string. Specify the right header X-PROJECT-ID and retry."}
-
 // errBadProject refuses a project id no HTTP header could carry. JSON and
 // MessagePack strings can hold any character, but internal storage
 // projects (the notifier's outboxes, topics) are named with a NUL byte
@@ -189,7 +186,7 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 		return errorResponse(http.StatusNotImplemented, r.action+" is not implemented by this server.")
 	}
 	if sc.Project == "" {
-		return c.fail(r, errEmptyProject)
+		return c.fail(r, transport.ErrEmptyProject)
 	}
 	if !headerSafe(sc.Project) {
 		return c.fail(r, errBadProject)
