@@ -80,14 +80,14 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// allow enforces a policy rule (zaqar/common/policies); refusals are 403.
-func (h *handler) allow(rule string) func(http.Handler) http.Handler {
+// allow enforces the policy rule guarding op; refusals are 403.
+func (h *handler) allow(op service.Op) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		if h.svc.AllowsAll(rule) {
+		if h.svc.AllowsAll(op) {
 			return next // most of Zaqar's default rules: nothing to check per request
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := h.svc.Authorize(scopeOf(r), rule); err != nil {
+			if err := h.svc.Authorize(scopeOf(r), op); err != nil {
 				h.fail(w, r, err)
 				return
 			}

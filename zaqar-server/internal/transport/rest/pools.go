@@ -16,16 +16,16 @@ const maxAdminDoc = 64 << 10
 // both admin_mode and pooling (zaqar/transport/wsgi/v2_0/__init__.py
 // private_endpoints).
 func (h *handler) poolRoutes(r chi.Router) {
-	r.With(h.allow("pools:get_all")).Get("/v2/pools", h.listPools)
-	r.With(h.allow("pools:create")).Put("/v2/pools/{pool}", h.putPool)
-	r.With(h.allow("pools:get")).Get("/v2/pools/{pool}", h.getPool)
-	r.With(h.allow("pools:update")).Patch("/v2/pools/{pool}", h.patchPool)
-	r.With(h.allow("pools:delete")).Delete("/v2/pools/{pool}", h.deletePool)
-	r.With(h.allow("flavors:get_all")).Get("/v2/flavors", h.listFlavors)
-	r.With(h.allow("flavors:create")).Put("/v2/flavors/{flavor}", h.putFlavor)
-	r.With(h.allow("flavors:get")).Get("/v2/flavors/{flavor}", h.getFlavor)
-	r.With(h.allow("flavors:update")).Patch("/v2/flavors/{flavor}", h.patchFlavor)
-	r.With(h.allow("flavors:delete")).Delete("/v2/flavors/{flavor}", h.deleteFlavor)
+	r.With(h.allow(service.PoolList)).Get("/v2/pools", h.listPools)
+	r.With(h.allow(service.PoolCreate)).Put("/v2/pools/{pool}", h.putPool)
+	r.With(h.allow(service.PoolGet)).Get("/v2/pools/{pool}", h.getPool)
+	r.With(h.allow(service.PoolUpdate)).Patch("/v2/pools/{pool}", h.patchPool)
+	r.With(h.allow(service.PoolDelete)).Delete("/v2/pools/{pool}", h.deletePool)
+	r.With(h.allow(service.FlavorList)).Get("/v2/flavors", h.listFlavors)
+	r.With(h.allow(service.FlavorCreate)).Put("/v2/flavors/{flavor}", h.putFlavor)
+	r.With(h.allow(service.FlavorGet)).Get("/v2/flavors/{flavor}", h.getFlavor)
+	r.With(h.allow(service.FlavorUpdate)).Patch("/v2/flavors/{flavor}", h.patchFlavor)
+	r.With(h.allow(service.FlavorDelete)).Delete("/v2/flavors/{flavor}", h.deleteFlavor)
 }
 
 // poolDoc is a pool as Zaqar shows it: flavor null when unset, options

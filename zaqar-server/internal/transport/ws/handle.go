@@ -44,6 +44,7 @@ type action func(ctx context.Context, c *conn, sc service.Scope, q zaqar.QueueRe
 
 // actions maps names to handlers; the schema lists the actions Zaqar
 // defines, and those absent here (pools, flavors, node actions) answer 501.
+// An action's name is its service.Op, which names its policy rule.
 var actions = map[string]action{
 	"queue_list":          queueList,
 	"queue_create":        queueCreate,
@@ -65,30 +66,6 @@ var actions = map[string]action{
 	"subscription_get":    subscriptionGet,
 	"subscription_list":   subscriptionList,
 	"subscription_delete": subscriptionDelete,
-}
-
-// rules are the policy rules of the REST routes doing the same.
-var rules = map[string]string{
-	"queue_list":          "queues:get_all",
-	"queue_create":        "queues:create",
-	"queue_delete":        "queues:delete",
-	"queue_get":           "queues:get",
-	"queue_get_stats":     "queues:stats",
-	"queue_purge":         "queues:purge",
-	"message_list":        "messages:get_all",
-	"message_get":         "messages:get",
-	"message_get_many":    "messages:get_all",
-	"message_post":        "messages:create",
-	"message_delete":      "messages:delete",
-	"message_delete_many": "messages:delete_all",
-	"claim_create":        "claims:create",
-	"claim_get":           "claims:get",
-	"claim_update":        "claims:update",
-	"claim_delete":        "claims:delete",
-	"subscription_create": "subscription:create",
-	"subscription_get":    "subscription:get",
-	"subscription_list":   "subscription:get_all",
-	"subscription_delete": "subscription:delete",
 }
 
 // errBadProject refuses a project id no HTTP header could carry. JSON and
@@ -199,7 +176,7 @@ func (c *conn) run(ctx context.Context, r *request) (resp response) {
 			return c.fail(r, err)
 		}
 	}
-	if err := c.s.svc.Authorize(sc, rules[r.action]); err != nil {
+	if err := c.s.svc.Authorize(sc, service.Op(r.action)); err != nil {
 		return c.fail(r, err)
 	}
 	return run(service.WithScope(ctx, sc), c, sc, q, r)
