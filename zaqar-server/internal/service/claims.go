@@ -141,10 +141,8 @@ func (s *Service) DeleteClaim(ctx context.Context, q zaqar.QueueRef, id string) 
 	if err != nil && !errors.Is(err, storage.ErrClaimNotFound) && !errors.Is(err, storage.ErrQueueNotFound) {
 		return storeErr(err, "Claim could not be deleted.")
 	}
-	if !s.signaled {
-		// How many messages came free is the store's to know; a claim
-		// holds at most this many.
-		s.waiters.wake(q, s.limits.MaxMessagesPerClaimOrPop)
-	}
+	// How many messages came free is the store's to know; a claim holds
+	// at most this many.
+	s.waiters.posted(q, s.limits.MaxMessagesPerClaimOrPop)
 	return nil
 }

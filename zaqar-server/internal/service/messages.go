@@ -57,9 +57,7 @@ func (s *Service) PostMessages(ctx context.Context, sc Scope, q zaqar.QueueRef, 
 	if err != nil {
 		return nil, storeErr(err, "Messages could not be enqueued.")
 	}
-	if !s.signaled {
-		s.waiters.wake(q, len(ids))
-	}
+	s.waiters.posted(q, len(ids))
 	return ids, nil
 }
 

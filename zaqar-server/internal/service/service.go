@@ -57,9 +57,6 @@ type Service struct {
 	log       *slog.Logger
 	policy    *policy.Enforcer
 	waiters   *waiters
-	// signaled: the store wakes waiters on posts and releases (every
-	// node's, this one's included), so the service does not.
-	signaled bool
 }
 
 // New returns a Service over store.
@@ -85,7 +82,7 @@ func New(store storage.Store, opts Options) *Service {
 	signals := storage.SignalerOf(store)
 	return &Service{store: store, limits: opts.Limits, checksum: opts.Checksum, signedKey: opts.SignedURLKey,
 		notifier: opts.Notifier, trust: opts.CreateTrust, sealer: sealer, ready: readiness{ttl: opts.ReadyTTL}, log: log,
-		policy: opts.Policy, waiters: newWaiters(opts.Limits, signals, opts.WaitRecheck, log), signaled: signals != nil}
+		policy: opts.Policy, waiters: newWaiters(opts.Limits, signals, opts.WaitRecheck, log)}
 }
 
 // Limits returns the limits the service enforces.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -21,10 +22,11 @@ import (
 // messages wakes at most n claim waiters of the queue, oldest first (a
 // claimer woken for nothing goes back to the front); list waiters all wake,
 // as any of them may show the messages. Wake-ups come from this node's
-// posts and releases or, with a store that is a storage.Signaler (Redis),
-// from the store's signals, which carry every node's. Nothing signals a
-// delay ending or a claim expiring, so waiters also re-check the store
-// every Options.WaitRecheck (1 s); with a store that cannot signal other
+// posts and releases or, for a queue whose store signals (a
+// storage.Signaler: Redis, or a pooled store's Redis pool), from the
+// store's signals, which carry every node's. Nothing signals a delay
+// ending or a claim expiring, so waiters also re-check the store every
+// Options.WaitRecheck (1 s); on a queue whose store cannot signal other
 // nodes' posts, they poll with backoff from pollFirst up to that.
 const (
 	recheckEvery = time.Second
@@ -63,9 +65,12 @@ type queueWaiters struct {
 	lists  []*waiter // list waiters: every wake-up reaches them all
 	n      int       // registered waiters, woken claimers included
 	// ready is closed once the store's Watch has returned (nil without
-	// signals); unwatch ends it when the last waiter leaves.
-	ready   chan struct{}
-	unwatch func()
+	// signals); unwatch ends it when the last waiter leaves. signalled:
+	// the store's signals carry every post and release of the queue, so
+	// this node's own do not wake waiters a second time.
+	ready     chan struct{}
+	unwatch   func()
+	signalled bool
 }
 
 type waiter struct {
@@ -123,12 +128,13 @@ func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waite
 	if first && ws.signals != nil {
 		// qw lives while this waiter is registered, so it is still ours.
 		unwatch, err := ws.signals.Watch(ctx, q, func(n int) { ws.wake(q, n) })
-		if err != nil {
-			// Not fatal: the waiter polls (see await).
+		if err != nil && !errors.Is(err, storage.ErrNoSignals) {
+			// Not fatal: the waiters poll (see await).
 			ws.log.Warn("long polling: store signals unavailable, polling", "project", q.Project, "queue", q.Name, "err", err)
 		}
 		ws.mu.Lock()
 		qw.unwatch = unwatch
+		qw.signalled = err == nil
 		ws.mu.Unlock()
 		close(ready)
 	} else if ready != nil {
@@ -140,16 +146,22 @@ func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waite
 	return w
 }
 
+// posted is this node's post or release of n messages on q: it wakes q's
+// waiters unless the store's signals do.
+func (ws *waiters) posted(q zaqar.QueueRef, n int) { ws.wakeIf(q, n, false) }
+
 // wake hands n wake-ups to q's claim waiters in order and one to each of
 // its list waiters.
-func (ws *waiters) wake(q zaqar.QueueRef, n int) {
+func (ws *waiters) wake(q zaqar.QueueRef, n int) { ws.wakeIf(q, n, true) }
+
+func (ws *waiters) wakeIf(q zaqar.QueueRef, n int, signalled bool) {
 	if ws.count.Load() == 0 {
 		return
 	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	qw := ws.queues[q]
-	if qw == nil {
+	if qw == nil || (qw.signalled && !signalled) {
 		return
 	}
 	for _, w := range qw.lists {
@@ -227,6 +239,13 @@ func without(ws []*waiter, w *waiter) []*waiter {
 	return ws
 }
 
+// signalled reports whether the store signals w's queue.
+func (ws *waiters) signalled(w *waiter) bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.queues[w.q].signalled
+}
+
 // release ends every wait at once (shutdown) and refuses new ones.
 func (ws *waiters) release() { ws.once.Do(func() { close(ws.closed) }) }
 
@@ -273,7 +292,7 @@ func (s *Service) await(ctx context.Context, q zaqar.QueueRef, claim bool, wait 
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	interval := s.waiters.recheck
-	if s.waiters.signals == nil {
+	if !s.waiters.signalled(w) {
 		interval = min(pollFirst, interval)
 	}
 	recheck := time.NewTimer(interval)

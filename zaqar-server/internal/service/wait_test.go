@@ -11,6 +11,7 @@ import (
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/mongodb"
+	"github.com/zaqar-go/suite/zaqar-server/internal/storage/pooled"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/redis"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -116,7 +117,76 @@ func redisNodes(t *testing.T) (*service.Service, *service.Service) {
 	return ss[0], ss[1]
 }
 
+// pooledNode is one node over a pooled store with one memory pool, which
+// cannot signal: the node's own posts wake its waiters.
+func pooledNode(t *testing.T) (*service.Service, *service.Service) {
+	pool := memory.New()
+	st := pooledStore(t, memory.New(), func(context.Context, string, map[string]any) (storage.Store, error) {
+		return pool, nil
+	}, "memory://pool")
+	s := waitService(st, time.Hour, nil)
+	return s, s
+}
+
+// pooledRedisNodes are two nodes, each with its own pooled store and Redis
+// connections, over one catalog with a Redis pool: only Redis' signal,
+// passed through the pooled store, can wake the waiting node.
+func pooledRedisNodes(t *testing.T) (*service.Service, *service.Service) {
+	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
+	mgmt := memory.New()
+	var ss [2]*service.Service
+	for i := range ss {
+		st := pooledStore(t, mgmt, func(ctx context.Context, uri string, _ map[string]any) (storage.Store, error) {
+			return redis.Open(ctx, uri)
+		}, url)
+		ss[i] = waitService(st, time.Hour, nil)
+	}
+	return ss[0], ss[1]
+}
+
+// pooledStore returns a pooled store over mgmt, registering one pool at
+// uri (again, for a second node).
+func pooledStore(t *testing.T, mgmt *memory.Store, open pooled.Opener, uri string) *pooled.Store {
+	t.Helper()
+	if _, err := mgmt.Pools().Put(t.Context(), zaqar.Pool{Name: "one", URI: uri, Weight: 1}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := pooled.New(mgmt, pooled.Options{Open: open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func TestWaitMemory(t *testing.T) { runWaitTests(t, memoryNode) }
+
+// TestWaitPooled: a pool that cannot signal leaves waking to the node.
+func TestWaitPooled(t *testing.T) { runWaitTests(t, pooledNode) }
+
+// TestWaitPooledRedis: a pooled store passes its Redis pool's signals on,
+// for queues placed before the wait and not yet placed alike.
+func TestWaitPooledRedis(t *testing.T) {
+	runWaitTests(t, pooledRedisNodes)
+	t.Run("PlacedQueue", func(t *testing.T) {
+		a, b := pooledRedisNodes(t)
+		q := testQueue()
+		post(t, a, q, 1)
+		if _, msgs, err := a.CreateClaim(t.Context(), q, nil, ptr(1), nil); err != nil || len(msgs) != 1 {
+			t.Fatalf("claim of the first message: %d, %v", len(msgs), err)
+		}
+		got := claimWaiting(t.Context(), b, q, 3600)
+		waitUntil(t, "claim waiting", func() bool { return b.WaitStats().Waiting == 1 })
+		before := b.WaitStats().Woken
+		post(t, a, q, 1)
+		if r := result(t, got); len(r.msgs) != 1 {
+			t.Fatalf("woken claim got %d messages, want 1", len(r.msgs))
+		}
+		if b.WaitStats().Woken == before {
+			t.Error("the claim found the message by polling, not by a signal")
+		}
+	})
+}
 
 // TestWaitRedis: the post is made on one node (one Store, one connection
 // pool) and the claimers wait on another; only Redis' signal can wake them.

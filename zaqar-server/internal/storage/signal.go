@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -22,6 +23,10 @@ type Signaler interface {
 	// hint, and waiters re-check on their own too.
 	Watch(ctx context.Context, q zaqar.QueueRef, wake func(n int)) (unwatch func(), err error)
 }
+
+// ErrNoSignals is Watch's answer for a queue whose store cannot signal (a
+// pooled store's MongoDB pool): its waiters poll.
+var ErrNoSignals = errors.New("the queue's store does not signal")
 
 // SignalerOf returns st's Signaler, looking through wrappers that expose
 // the store they wrap with Unwrap (metrics' error counter), or nil.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -424,4 +425,64 @@ func (p poolStore) Delete(ctx context.Context, name string) error {
 
 func (p poolStore) List(ctx context.Context, marker string, limit int) ([]zaqar.Pool, error) {
 	return p.s.cat.Pools().List(ctx, marker, limit)
+}
+
+var _ storage.Signaler = (*Store)(nil)
+
+// Watch implements storage.Signaler by passing the watch to the store of
+// q's pool. A queue not placed yet is watched on every pool (and the
+// default store), as its first post may place it on any of them. When one
+// of those stores cannot signal (MongoDB), Watch answers ErrNoSignals and
+// q's waiters poll. A queue moved after the watch began is not followed:
+// its waiters' periodic re-check finds its messages.
+func (s *Store) Watch(ctx context.Context, q zaqar.QueueRef, wake func(n int)) (func(), error) {
+	st, pool, err := s.route(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var stores []storage.Store
+	if st != nil {
+		stores = append(stores, st)
+	}
+	if pool == "" {
+		pools, err := s.cat.Pools().List(ctx, "", 0)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for _, p := range pools {
+			st, err := s.open(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			stores = append(stores, st)
+		}
+	}
+	var sigs []storage.Signaler
+	for _, st := range stores {
+		sig := storage.SignalerOf(st)
+		if sig == nil {
+			return nil, storage.ErrNoSignals
+		}
+		if !slices.Contains(sigs, sig) { // one wake-up per post
+			sigs = append(sigs, sig)
+		}
+	}
+	if len(sigs) == 0 {
+		return nil, storage.ErrNoSignals
+	}
+	unwatches := make([]func(), 0, len(sigs))
+	unwatch := func() {
+		for _, u := range unwatches {
+			u()
+		}
+	}
+	for _, sig := range sigs {
+		u, err := sig.Watch(ctx, q, wake)
+		if err != nil {
+			unwatch()
+			return nil, err
+		}
+		unwatches = append(unwatches, u)
+	}
+	return unwatch, nil
 }
