@@ -246,7 +246,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(ad
 		m.Watch(store)
 		m.Waits(func() metrics.WaitStats {
 			w := svc.WaitStats()
-			return metrics.WaitStats{Waiting: w.Waiting, Woken: w.Woken, TimedOut: w.TimedOut, Refused: w.Refused}
+			return metrics.WaitStats{Waiting: w.Waiting, Woken: w.Woken, TimedOut: w.TimedOut, Refused: w.Refused, Rechecks: w.Rechecks}
 		})
 	}
 	// Deliveries stop only after the HTTP server has drained, so every

@@ -114,7 +114,7 @@ func (m *Metrics) Watch(st storage.Store) {
 }
 
 // WaitStats are the service's long-polling counters (service.WaitStats).
-type WaitStats struct{ Waiting, Woken, TimedOut, Refused int64 }
+type WaitStats struct{ Waiting, Woken, TimedOut, Refused, Rechecks int64 }
 
 // Waits exports the long-polling counters read reports, at scrape time.
 // Call it once.
@@ -132,6 +132,9 @@ func (m *Metrics) Waits(read func() WaitStats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zaqar_waits_refused_total",
 			Help: "Waits refused for [transport] max_waiters or max_waiters_per_project (answered at once)."},
 			func() float64 { return float64(read().Refused) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zaqar_waits_rechecks_total",
+			Help: "Re-check rounds of waiting claims: one store look per queue, for delays ending and claims expiring, which nothing signals."},
+			func() float64 { return float64(read().Rechecks) }),
 	)
 }
 

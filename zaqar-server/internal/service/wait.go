@@ -25,9 +25,14 @@ import (
 // posts and releases or, for a queue whose store signals (a
 // storage.Signaler: Redis, or a pooled store's Redis pool), from the
 // store's signals, which carry every node's. Nothing signals a delay
-// ending or a claim expiring, so waiters also re-check the store every
+// ending or a claim expiring, so the store is also re-checked every
 // Options.WaitRecheck (1 s); on a queue whose store cannot signal other
-// nodes' posts, they poll with backoff from pollFirst up to that.
+// nodes' posts, polled with backoff from pollFirst up to that. Claim
+// waiters share one re-check per queue: a timer wakes the oldest, and a
+// claimer that a re-check woke and that found messages wakes the next, so
+// a thousand idle claimers cost the store one look a second, not a
+// thousand. List waiters re-check on their own, as each has its own
+// marker and client.
 const (
 	recheckEvery = time.Second
 	pollFirst    = 50 * time.Millisecond
@@ -39,6 +44,7 @@ type WaitStats struct {
 	Woken    int64 // wake-ups handed to waiters (by posts, releases, signals)
 	TimedOut int64 // waits that reached their deadline with nothing
 	Refused  int64 // waits refused for a cap (answered at once)
+	Rechecks int64 // re-check rounds of claim waiters (one look each, per queue)
 }
 
 // waiters holds this node's waiting requests by queue.
@@ -50,8 +56,8 @@ type waiters struct {
 
 	// count is read without the lock on every post, so a node where
 	// nobody waits pays one atomic load per post.
-	count                    atomic.Int64
-	woken, timedOut, refused atomic.Int64
+	count                              atomic.Int64
+	woken, timedOut, refused, rechecks atomic.Int64
 
 	mu       sync.Mutex
 	queues   map[zaqar.QueueRef]*queueWaiters
@@ -71,13 +77,17 @@ type queueWaiters struct {
 	ready     chan struct{}
 	unwatch   func()
 	signalled bool
+	// recheck wakes the oldest claim waiter every interval (claim
+	// waiters only; nil until the first).
+	recheck  *time.Timer
+	interval time.Duration
 }
 
 type waiter struct {
 	q      zaqar.QueueRef
 	claim  bool
-	ch     chan struct{} // one pending wake-up at most
-	queued bool          // in its queue's claims (guarded by waiters.mu)
+	ch     chan bool // one pending wake-up at most; true: a re-check's
+	queued bool      // in its queue's claims (guarded by waiters.mu)
 }
 
 func newWaiters(l zaqar.Limits, signals storage.Signaler, recheck time.Duration, log *slog.Logger) *waiters {
@@ -103,7 +113,7 @@ func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waite
 		ws.refused.Add(1)
 		return nil
 	}
-	w := &waiter{q: q, claim: claim, ch: make(chan struct{}, 1)}
+	w := &waiter{q: q, claim: claim, ch: make(chan bool, 1)}
 	qw := ws.queues[q]
 	first := qw == nil
 	if first {
@@ -119,6 +129,13 @@ func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waite
 	if claim {
 		w.queued = true
 		qw.claims = append(qw.claims, w)
+		if qw.recheck == nil {
+			qw.interval = ws.recheck
+			if ws.signals == nil {
+				qw.interval = min(pollFirst, ws.recheck) // until Watch says otherwise
+			}
+			qw.recheck = time.AfterFunc(qw.interval, func() { ws.recheckRound(q, qw) })
+		}
 	} else {
 		qw.lists = append(qw.lists, w)
 	}
@@ -135,6 +152,9 @@ func (ws *waiters) add(ctx context.Context, q zaqar.QueueRef, claim bool) *waite
 		ws.mu.Lock()
 		qw.unwatch = unwatch
 		qw.signalled = err == nil
+		if !qw.signalled {
+			qw.interval = min(pollFirst, ws.recheck)
+		}
 		ws.mu.Unlock()
 		close(ready)
 	} else if ready != nil {
@@ -165,20 +185,66 @@ func (ws *waiters) wakeIf(q zaqar.QueueRef, n int, signalled bool) {
 		return
 	}
 	for _, w := range qw.lists {
-		signal(w)
+		signal(w, false)
 	}
 	k := min(n, len(qw.claims))
 	for _, w := range qw.claims[:k] {
 		w.queued = false
-		signal(w)
+		signal(w, false)
 	}
 	qw.claims = append(qw.claims[:0:0], qw.claims[k:]...)
 	ws.woken.Add(int64(k + len(qw.lists)))
 }
 
-func signal(w *waiter) {
+// recheckRound wakes qw's oldest claim waiter to look at the store, and
+// arms the next round: every WaitRecheck, or with backoff on a queue
+// nothing signals.
+func (ws *waiters) recheckRound(q zaqar.QueueRef, qw *queueWaiters) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.queues[q] != qw || qw.recheck == nil {
+		return // the queue's waiters all left
+	}
+	if len(qw.claims) > 0 {
+		ws.rechecks.Add(1)
+		ws.handOn(qw, true)
+	}
+	if !qw.signalled {
+		qw.interval = min(2*qw.interval, ws.recheck)
+	}
+	qw.recheck.Reset(qw.interval)
+}
+
+// handOn wakes qw's oldest claim waiter (under ws.mu); recheck marks the
+// wake-up as a re-check's, which the waiter passes on when it finds
+// messages.
+func (ws *waiters) handOn(qw *queueWaiters, recheck bool) {
+	if len(qw.claims) == 0 {
+		return
+	}
+	w := qw.claims[0]
+	qw.claims = append(qw.claims[:0:0], qw.claims[1:]...)
+	w.queued = false
+	signal(w, recheck)
+}
+
+// found is a claim waiter woken by a re-check that found messages: there
+// may be more, so the next claimer looks too, and a queue polled with
+// backoff is polled briskly again.
+func (ws *waiters) found(w *waiter) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	qw := ws.queues[w.q]
+	if !qw.signalled && qw.recheck != nil {
+		qw.interval = min(pollFirst, ws.recheck)
+		qw.recheck.Reset(qw.interval)
+	}
+	ws.handOn(qw, true)
+}
+
+func signal(w *waiter, recheck bool) {
 	select {
-	case w.ch <- struct{}{}:
+	case w.ch <- recheck:
 	default:
 	}
 }
@@ -220,6 +286,10 @@ func (ws *waiters) remove(w *waiter) {
 	if qw.n == 0 {
 		delete(ws.queues, w.q)
 		unwatch = qw.unwatch
+		if qw.recheck != nil {
+			qw.recheck.Stop()
+			qw.recheck = nil
+		}
 	}
 	ws.mu.Unlock()
 	if unused {
@@ -250,7 +320,8 @@ func (ws *waiters) signalled(w *waiter) bool {
 func (ws *waiters) release() { ws.once.Do(func() { close(ws.closed) }) }
 
 func (ws *waiters) stats() WaitStats {
-	return WaitStats{Waiting: ws.count.Load(), Woken: ws.woken.Load(), TimedOut: ws.timedOut.Load(), Refused: ws.refused.Load()}
+	return WaitStats{Waiting: ws.count.Load(), Woken: ws.woken.Load(), TimedOut: ws.timedOut.Load(),
+		Refused: ws.refused.Load(), Rechecks: ws.rechecks.Load()}
 }
 
 // WaitStats returns the long-polling counters (for metrics).
@@ -291,21 +362,36 @@ func (s *Service) await(ctx context.Context, q zaqar.QueueRef, claim bool, wait 
 	defer s.waiters.remove(w)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
+	// A list waiter re-checks on its own; claim waiters share their
+	// queue's re-check (see recheckRound).
+	var recheck *time.Timer
+	var rechecks <-chan time.Time
 	interval := s.waiters.recheck
-	if !s.waiters.signalled(w) {
-		interval = min(pollFirst, interval)
+	if !claim {
+		if !s.waiters.signalled(w) {
+			interval = min(pollFirst, interval)
+		}
+		recheck = time.NewTimer(interval)
+		defer recheck.Stop()
+		rechecks = recheck.C
 	}
-	recheck := time.NewTimer(interval)
-	defer recheck.Stop()
+	rechecked := false
 	for {
 		found, err := try()
-		if found || err != nil {
+		if err != nil {
 			return err
 		}
+		if found {
+			if rechecked {
+				s.waiters.found(w)
+			}
+			return nil
+		}
 		select {
-		case <-w.ch:
-		case <-recheck.C:
+		case rechecked = <-w.ch:
+		case <-rechecks:
 			interval = min(2*interval, s.waiters.recheck)
+			recheck.Reset(interval)
 		case <-deadline.C:
 			s.waiters.timedOut.Add(1)
 			_, err := try()
@@ -316,7 +402,6 @@ func (s *Service) await(ctx context.Context, q zaqar.QueueRef, claim bool, wait 
 		case <-ctx.Done():
 			return nil // the client went: nobody reads the answer
 		}
-		recheck.Reset(interval)
 		// Before the next look, so a post during it wakes us again.
 		s.waiters.requeue(w)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,29 @@ func waitService(st storage.Store, recheck time.Duration, tune func(*zaqar.Limit
 	if tune != nil {
 		tune(&l)
 	}
-	return service.New(st, service.Options{Limits: l, WaitRecheck: recheck})
+	looks := new(atomic.Int64)
+	s := service.New(countingStore{st, looks}, service.Options{Limits: l, WaitRecheck: recheck})
+	serviceLooks.Store(s, looks)
+	return s
+}
+
+// serviceLooks maps a service made by waitService to its claim looks.
+var serviceLooks sync.Map
+
+// looks is how many claims s has tried on its store.
+func looks(s *service.Service) int64 {
+	n, _ := serviceLooks.Load(s)
+	return n.(*atomic.Int64).Load()
+}
+
+// claimsWaiting waits until s holds n claim waiters that have looked at
+// the store at least once (their first look, racing a post, could find
+// the message without a wake-up); since counts looks s made before.
+func claimsWaiting(t *testing.T, s *service.Service, n int, since int64) {
+	t.Helper()
+	waitUntil(t, "claims waiting", func() bool {
+		return s.WaitStats().Waiting == int64(n) && looks(s)-since >= int64(n)
+	})
 }
 
 func testQueue() zaqar.QueueRef {
@@ -175,8 +198,9 @@ func TestWaitPooledRedis(t *testing.T) {
 		if _, msgs, err := a.CreateClaim(t.Context(), q, nil, ptr(1), nil); err != nil || len(msgs) != 1 {
 			t.Fatalf("claim of the first message: %d, %v", len(msgs), err)
 		}
+		since := looks(b)
 		got := claimWaiting(t.Context(), b, q, 3600)
-		waitUntil(t, "claim waiting", func() bool { return b.WaitStats().Waiting == 1 })
+		claimsWaiting(t, b, 1, since)
 		before := b.WaitStats().Woken
 		post(t, a, q, 1)
 		if r := result(t, got); len(r.msgs) != 1 {
@@ -245,9 +269,10 @@ func runWaitTests(t *testing.T, nodes nodesFunc) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		var claims []<-chan claimResult
+		since := looks(b)
 		for i := range 3 {
 			claims = append(claims, claimWaiting(ctx, b, q, 3600))
-			waitUntil(t, "claims waiting", func() bool { return b.WaitStats().Waiting == int64(i+1) })
+			claimsWaiting(t, b, i+1, since) // in this order
 		}
 		before := b.WaitStats().Woken
 		post(t, a, q, 1)
@@ -411,5 +436,70 @@ func TestWaitMongoDB(t *testing.T) {
 	post(t, ss[0], q, 1)
 	if r := result(t, got); len(r.msgs) != 1 {
 		t.Fatalf("claim on the other node got %d messages, want 1", len(r.msgs))
+	}
+}
+
+// countingStore counts claim attempts: each is one look at the store.
+type countingStore struct {
+	storage.Store
+	looks *atomic.Int64
+}
+
+// Unwrap lets storage.SignalerOf find the store's signals.
+func (s countingStore) Unwrap() storage.Store { return s.Store }
+
+func (s countingStore) Claims() storage.ClaimStore {
+	return countingClaims{s.Store.Claims(), s.looks}
+}
+
+type countingClaims struct {
+	storage.ClaimStore
+	looks *atomic.Int64
+}
+
+func (c countingClaims) Create(ctx context.Context, q zaqar.QueueRef, p storage.ClaimOptions) (zaqar.Claim, []zaqar.Message, error) {
+	defer c.looks.Add(1) // counted once the look is over
+	return c.ClaimStore.Create(ctx, q, p)
+}
+
+// TestWaitRecheckShared: idle claim waiters on one queue share its
+// re-check, one look per round however many wait; when a round finds
+// delayed messages come due, each claimer that gets one wakes the next.
+func TestWaitRecheckShared(t *testing.T) {
+	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	mem := memory.New(memory.WithClock(clock))
+	s := waitService(mem, 5*time.Millisecond, nil)
+	q := testQueue()
+	const waiting = 50
+	got := make(chan claimResult, waiting)
+	for range waiting {
+		go func() { got <- <-claimWaiting(t.Context(), s, q, 3600) }()
+	}
+	waitUntil(t, "claims waiting", func() bool { return s.WaitStats().Waiting == waiting })
+	waitUntil(t, "re-check rounds", func() bool { return s.WaitStats().Rechecks >= 20 })
+	// Each waiter looked once on arrival; every later look is a round's.
+	n, rounds := looks(s), s.WaitStats().Rechecks
+	if n > waiting+rounds {
+		t.Errorf("%d looks for %d waiters and %d re-check rounds: the waiters re-check each on its own", n, waiting, rounds)
+	}
+	if _, err := mem.Messages().Post(t.Context(), q, []zaqar.NewMessage{
+		{Body: []byte("1"), TTL: time.Hour, Delay: time.Minute},
+		{Body: []byte("2"), TTL: time.Hour, Delay: time.Minute},
+		{Body: []byte("3"), TTL: time.Hour, Delay: time.Minute},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(2 * time.Minute)
+	answered := 0
+	for answered < 3 {
+		select {
+		case r := <-got:
+			if r.err != nil || len(r.msgs) != 1 {
+				t.Fatalf("claim answered with %d messages, %v", len(r.msgs), r.err)
+			}
+			answered++
+		case <-time.After(failAfter):
+			t.Fatalf("%d of 3 delayed messages claimed", answered)
+		}
 	}
 }
