@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 // writeConfig writes a hooks.yml for queue with the given rules.
@@ -163,23 +165,17 @@ func TestHeatHooksRollback(t *testing.T) {
 
 	// Left: cleared by hand, as often as the rollback pauses.
 	cleared := 0
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("stack %s still rolling back after 2 minutes", byHand)
-		}
+	testenv.Eventually(t, "stack "+byHand+" ROLLBACK_COMPLETE", 2*time.Minute, 500*time.Millisecond, func() bool {
 		status, _ := e.sc.status(byHand)
 		if status != "ROLLBACK_IN_PROGRESS" {
 			if status != "ROLLBACK_COMPLETE" && !strings.HasPrefix(status, "UPDATE_") {
 				t.Fatalf("stack %s: %s", byHand, status)
 			}
-			if status == "ROLLBACK_COMPLETE" {
-				break
-			}
-			continue
+			return status == "ROLLBACK_COMPLETE"
 		}
 		o := e.outcomes(t, queue+"-ledger")[byHand]
 		if len(o) == 0 || o[len(o)-1].Decision+" "+o[len(o)-1].Action != "rollback left" {
-			continue
+			return false
 		}
 		if out := hooksCmd(t, "poll", byHand); strings.Contains(out, "pre-update") {
 			if out := hooksCmd(t, "clear", byHand, "app"); out != "app: pre-update cleared\n" {
@@ -187,7 +183,8 @@ func TestHeatHooksRollback(t *testing.T) {
 			}
 			cleared++
 		}
-	}
+		return false
+	})
 	if cleared == 0 {
 		t.Error("no hook cleared by hand, yet the rollback completed")
 	}

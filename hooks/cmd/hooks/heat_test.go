@@ -40,26 +40,9 @@ import (
 	"github.com/zaqar-go/suite/hooks/watch"
 	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
-
-// syncBuffer collects a `hooks run`'s output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const (
 	appTemplate = `{"heat_template_version": "2018-08-31", "resources": {
@@ -140,18 +123,14 @@ func (s *stackClient) status(name string) (string, string) {
 func (s *stackClient) waitFor(name, want string) time.Duration {
 	s.t.Helper()
 	start := time.Now()
-	for time.Since(start) < 3*time.Minute {
+	testenv.Eventually(s.t, "stack "+name+" "+want, 3*time.Minute, 250*time.Millisecond, func() bool {
 		status, reason := s.status(name)
-		switch {
-		case status == want:
-			return time.Since(start)
-		case !strings.HasSuffix(status, "_IN_PROGRESS"):
+		if status != want && !strings.HasSuffix(status, "_IN_PROGRESS") {
 			s.t.Fatalf("stack %s: %s (%s), want %s", name, status, reason, want)
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	s.t.Fatalf("stack %s not %s after 3 minutes", name, want)
-	return 0
+		return status == want
+	})
+	return time.Since(start)
 }
 
 // cleared counts the "Hook <h> is cleared" events of a stack and its
@@ -230,7 +209,7 @@ func startE2E(t *testing.T) *e2e {
 
 // runner is a `hooks run` of a test.
 type runner struct {
-	log    *syncBuffer
+	log    *testenv.SyncBuffer
 	stop   context.CancelFunc // as SIGTERM does (main's signal.NotifyContext)
 	exited chan struct{}
 	code   int // once exited
@@ -238,7 +217,7 @@ type runner struct {
 
 func (e *e2e) startRunner(t *testing.T, config string) *runner {
 	ctx, stop := context.WithCancel(context.Background())
-	r := &runner{log: &syncBuffer{}, stop: stop, exited: make(chan struct{})}
+	r := &runner{log: &testenv.SyncBuffer{}, stop: stop, exited: make(chan struct{})}
 	go func() {
 		defer close(r.exited)
 		r.code = run(ctx, []string{"run", "--config", config}, r.log, r.log)
@@ -258,16 +237,17 @@ func (e *e2e) startRunner(t *testing.T, config string) *runner {
 func (r *runner) waitLog(t *testing.T, re string, give func() string) {
 	t.Helper()
 	want := regexp.MustCompile(re)
-	for deadline := time.Now().Add(2 * time.Minute); !want.MatchString(r.log.String()); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("hooks run did not log %q in 2 minutes", re)
+	testenv.Eventually(t, fmt.Sprintf("hooks run to log %q", re), 2*time.Minute, 100*time.Millisecond, func() bool {
+		if want.MatchString(r.log.String()) {
+			return true
 		}
 		if give != nil {
 			if why := give(); why != "" {
 				t.Fatalf("before hooks run logged %q: %s", re, why)
 			}
 		}
-	}
+		return false
+	})
 }
 
 // outcomes lists a ledger by root stack name.
@@ -329,11 +309,11 @@ rules:
     on_reject: fail
 `, queue, sfx, leaveStack)), 0o600)
 	hooksCmd(t, "validate", "--config", config)
-	var logs [2]*syncBuffer
+	var logs [2]*testenv.SyncBuffer
 	wctx, stopWatchers := context.WithCancel(context.Background())
 	var watching sync.WaitGroup
 	for i := range logs {
-		logs[i] = &syncBuffer{}
+		logs[i] = &testenv.SyncBuffer{}
 		watching.Add(1)
 		go func() {
 			defer watching.Done()
@@ -372,11 +352,7 @@ event_sinks:
 	// Detected from the event sink: Heat's hook event arrives in the
 	// queue; resolved, it is the hook `hooks poll` finds in Heat's events.
 	var sinkHook hooks.Hook
-	deadline := time.Now().Add(2 * time.Minute)
-	for sinkHook.EventID == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("no hook event of the sink stack in the observed queue after 2 minutes")
-		}
+	testenv.Eventually(t, "a hook event of the sink stack in the observed queue", 2*time.Minute, 200*time.Millisecond, func() bool {
 		var page struct {
 			Messages []struct {
 				Body json.RawMessage `json:"body"`
@@ -398,8 +374,8 @@ event_sinks:
 				}
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return sinkHook.EventID != ""
+	})
 	if sinkHook.Type != "pre-create" || sinkHook.Path != "app" || sinkHook.Root.Name != sinkStack || sinkHook.ResourceType != "OS::Heat::TestResource" {
 		t.Errorf("sink hook %+v", sinkHook)
 	}
@@ -408,16 +384,14 @@ event_sinks:
 		t.Errorf("hooks poll %s:\n%s\nwant event %s", sinkStack, out, sinkHook.EventID)
 	}
 	var nested hooks.Hook
-	for deadline := time.Now().Add(2 * time.Minute); nested.EventID == ""; time.Sleep(500 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no pending hook in the nested stack after 2 minutes")
-		}
+	testenv.Eventually(t, "a pending hook in the nested stack", 2*time.Minute, 500*time.Millisecond, func() bool {
 		if out := hooksCmd(t, "poll", pollStack, "--json"); out != "" {
 			if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &nested); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
+		return nested.EventID != ""
+	})
 	if nested.Path != "child/inner_a" || nested.Root.Name != pollStack || !strings.HasPrefix(nested.Stack.Name, pollStack+"-child-") {
 		t.Errorf("nested hook %+v", nested)
 	}
@@ -426,26 +400,22 @@ event_sinks:
 	// of Heat storing the event, and the nested one by polling.
 	waiting := regexp.MustCompile(`time=(\S+) level=INFO msg=waiting event=` + sinkHook.EventID)
 	var seen time.Time
-	for deadline := time.Now().Add(time.Minute); seen.IsZero(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no watcher waits on the sink stack's hook")
-		}
+	testenv.Eventually(t, "a watcher waiting on the sink stack's hook", time.Minute, 100*time.Millisecond, func() bool {
 		for _, l := range logs {
 			if m := waiting.FindStringSubmatch(l.String()); m != nil {
 				seen, _ = time.Parse(time.RFC3339Nano, m[1])
 			}
 		}
-	}
+		return !seen.IsZero()
+	})
 	t.Logf("sink hook event: stored by Heat at %s, a watcher waits on it %s later",
 		sinkHook.EventTime.Format("15:04:05.000"), seen.Sub(sinkHook.EventTime).Round(time.Millisecond))
 	if status, _ := sc.status(sinkStack); status != "CREATE_IN_PROGRESS" {
 		t.Fatalf("sink stack %s while its hook waits", status)
 	}
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs[0].String()+logs[1].String(), "msg=waiting event="+nested.EventID); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no watcher waits on the nested hook (polling)")
-		}
-	}
+	testenv.Eventually(t, "a watcher waiting on the nested hook (polling)", time.Minute, 100*time.Millisecond, func() bool {
+		return strings.Contains(logs[0].String()+logs[1].String(), "msg=waiting event="+nested.EventID)
+	})
 
 	// Approve both: the stacks complete.
 	tApprove := time.Now()
@@ -482,11 +452,9 @@ event_sinks:
 		}
 		return out
 	}
-	for deadline := time.Now().Add(time.Minute); len(outcomes()[leaveStack]) == 0; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the rejection of the leave stack is not in the ledger")
-		}
-	}
+	testenv.Eventually(t, "the rejection of the leave stack in the ledger", time.Minute, 200*time.Millisecond, func() bool {
+		return len(outcomes()[leaveStack]) != 0
+	})
 	if status, _ := sc.status(leaveStack); status != "CREATE_IN_PROGRESS" {
 		t.Errorf("stack left paused is %s", status)
 	}
