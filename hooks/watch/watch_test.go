@@ -311,7 +311,7 @@ func TestReject(t *testing.T) {
 		t.Run(tc.policy, func(t *testing.T) {
 			fake, client := hookDemoHeat(t)
 			e := newEnv(t, fake, client)
-			e.run(base + `poll: {stacks: [hook-*], interval: 100ms}
+			w := e.run(base + `poll: {stacks: [hook-*], interval: 100ms}
 rules:
   - match: {resource: app_hooked}
     approval: {queue: approvals, interval: 50ms}
@@ -336,9 +336,11 @@ rules:
 			}
 			// The poller keeps looking: the hooks left paused are in the
 			// ledger and are not posted again.
-			time.Sleep(300 * time.Millisecond)
+			if n, err := w.PollOnce(t.Context()); n != 0 || err != nil {
+				t.Errorf("another poll posted %d hook events (%v), want none: they are in the ledger", n, err)
+			}
 			if n := len(e.ledger("hook-events-ledger")); n != 3 || len(e.bodies("hook-events")) != 0 {
-				t.Errorf("after more polls: %d ledger records, %d queued events", n, len(e.bodies("hook-events")))
+				t.Errorf("after another poll: %d ledger records, %d queued events", n, len(e.bodies("hook-events")))
 			}
 		})
 	}
@@ -380,8 +382,7 @@ func TestClearedElsewhere(t *testing.T) {
 `)
 	ev := sinkMessages(t)[2] /* app_hooked */
 	e.post("hook-events", ev)
-	eventually(t, "waiting", func() bool { return len(e.bodies("hook-events")) == 1 })
-	time.Sleep(300 * time.Millisecond) // let the watcher start waiting
+	eventually(t, "the watcher waiting", func() bool { return value(e.metrics.Pending) == 1 })
 	if c, err := e.heat.ClearResource(t.Context(), hookDemo, "app_hooked", "pre-create"); err != nil || c != hooks.ClearedNow {
 		t.Fatalf("clear by hand: %v, %v", c, err)
 	}
@@ -389,9 +390,14 @@ func TestClearedElsewhere(t *testing.T) {
 	if got := e.ledger("hook-events-ledger")[0]; got != "app_hooked gone left" {
 		t.Errorf("ledger %s", got)
 	}
+	// The waiter has ended: nothing takes the approval any more.
+	eventually(t, "the waiter to end", func() bool { return value(e.metrics.Pending) == 0 })
 	e.post("approvals", map[string]any{"approve": true})
 	if sg := fake.Cleared(); len(sg) != 1 {
 		t.Errorf("clears %v, want only the one by hand", sg)
+	}
+	if left := e.bodies("approvals"); len(left) != 1 {
+		t.Errorf("approval queue holds %s, want the approval posted after the clear", left)
 	}
 }
 
@@ -417,10 +423,15 @@ rules:
 	for _, ev := range evs {
 		e.post("hook-events", ev, ev)
 	}
-	e.run(cfg)
-	e.run(cfg)
+	ws := []*watch.Watcher{e.run(cfg), e.run(cfg)}
 	eventually(t, "three clears", func() bool { return len(e.ledger("hook-events-ledger")) >= 3 && len(e.bodies("hook-events")) == 0 })
-	time.Sleep(500 * time.Millisecond) // more polls and claims: nothing more happens
+	// Every copy was handled (the queue is empty) and another poll by
+	// either finds nothing to post: nothing more can happen.
+	for i, w := range ws {
+		if n, err := w.PollOnce(t.Context()); n != 0 || err != nil {
+			t.Errorf("watcher %d: another poll posted %d hook events (%v), want none", i, n, err)
+		}
+	}
 	sg, _ := fake.Sent()
 	want := `hook-demo/app_hooked {"unset_hook":"pre-create"} 200; hook-demo/db_hooked {"unset_hook":"pre-create"} 200; hook-demo/post_res {"unset_hook":"post-create"} 200`
 	if got := signalSummary(sg); got != want {
