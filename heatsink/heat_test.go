@@ -36,6 +36,7 @@ import (
 	"github.com/zaqar-go/suite/heatsink/prepare"
 	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -53,21 +54,16 @@ const template = `{"heat_template_version": "2018-08-31",
 
 func waitStack(t *testing.T, heat *gophercloud.ServiceClient, name, id, want string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
+	testenv.Eventually(t, "stack "+name+" "+want, 3*time.Minute, 500*time.Millisecond, func() bool {
 		s, err := stacks.Get(t.Context(), heat, name, id).Extract()
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch {
-		case s.Status == want:
-			return
-		case !strings.HasSuffix(s.Status, "_IN_PROGRESS"):
+		if s.Status != want && !strings.HasSuffix(s.Status, "_IN_PROGRESS") {
 			t.Fatalf("stack %s: %s (%s), want %s", name, s.Status, s.StatusReason, want)
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("stack %s not %s after 3 minutes", name, want)
+		return s.Status == want
+	})
 }
 
 // TestHeatSinkToListener: Heat posts every event of a stack's create,
@@ -181,16 +177,12 @@ func TestHeatSinkToListener(t *testing.T) {
 		t.Errorf("Heat lists %d events, expected 8 create + 4 update + 8 delete", len(apiEvents))
 	}
 
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	// Short of all, the checks below say which are missing.
+	testenv.Poll(t, time.Minute, 200*time.Millisecond, func() bool {
 		mu.Lock()
-		n := len(seen)
-		mu.Unlock()
-		if n >= len(apiEvents) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(seen) >= len(apiEvents)
+	})
 	stopListener()
 	<-listening
 

@@ -28,6 +28,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 // wsClient is one socket speaking JSON or MessagePack.
@@ -362,20 +364,13 @@ func TestWebSocketNotifications(t *testing.T) {
 			}
 		}
 		w.c.Close(websocket.StatusNormalClosure, "")
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		testenv.Eventually(t, "the socket's subscription to go with it", 20*time.Second, 100*time.Millisecond, func() bool {
 			r := s.do("GET", queuePath(q, "subscriptions"), nil)
 			var doc struct {
 				Subscriptions []any `json:"subscriptions"`
 			}
 			json.Unmarshal(r.body, &doc)
-			if r.status == 200 && len(doc.Subscriptions) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the socket's subscription outlived it: %v", r)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return r.status == 200 && len(doc.Subscriptions) == 0
+		})
 	})
 }

@@ -56,16 +56,30 @@ func LookPath(t testing.TB, name, hint string) string {
 // after limit (or at the test's own deadline, whichever comes first).
 func Eventually(t testing.TB, what string, limit, interval time.Duration, cond func() bool) {
 	t.Helper()
+	if !Poll(t, limit, interval, cond) {
+		if t.Context().Err() != nil {
+			t.Fatalf("test ended waiting for %s", what)
+		}
+		t.Fatalf("timed out after %v waiting for %s", limit, what)
+	}
+}
+
+// Poll polls cond every interval until it holds and reports whether it
+// did within limit (and before the test's end): for a caller that, on
+// false, reports in more detail than Eventually can.
+func Poll(t testing.TB, limit, interval time.Duration, cond func() bool) bool {
+	t.Helper()
 	deadline := time.After(limit)
 	for !cond() {
 		select {
 		case <-deadline:
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
+			return false
 		case <-t.Context().Done():
-			t.Fatalf("test ended waiting for %s", what)
+			return false
 		case <-time.After(interval):
 		}
 	}
+	return true
 }
 
 // SyncBuffer is a bytes.Buffer that goroutines may write at once: a

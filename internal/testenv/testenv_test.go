@@ -13,6 +13,15 @@ func TestEventually(t *testing.T) {
 	}
 }
 
+func TestPoll(t *testing.T) {
+	if !Poll(t, time.Second, time.Millisecond, func() bool { return true }) {
+		t.Error("Poll of a true condition = false")
+	}
+	if Poll(t, 10*time.Millisecond, time.Millisecond, func() bool { return false }) {
+		t.Error("Poll of a false condition = true")
+	}
+}
+
 func TestEnvSkipsOrFails(t *testing.T) {
 	t.Setenv("TESTENV_SET", "v")
 	if got := Env(t, "TESTENV_SET", ""); got != "v" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
@@ -23,17 +24,15 @@ func adminCall(t *testing.T, method, url, body string) (int, []byte) {
 // eventually polls until adminCall answers status, for up to 20 s.
 func eventually(t *testing.T, status int, method, url string) []byte {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, b := adminCall(t, method, url, "")
-		if got == status {
-			return b
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s %s = %d %s after 20s, want %d", method, url, got, b, status)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var got int
+	var b []byte
+	if !testenv.Poll(t, 20*time.Second, 50*time.Millisecond, func() bool {
+		got, b = adminCall(t, method, url, "")
+		return got == status
+	}) {
+		t.Fatalf("%s %s = %d %s after 20s, want %d", method, url, got, b, status)
 	}
+	return b
 }
 
 // Readiness follows a real Redis: 200 while it answers, 503 once it is

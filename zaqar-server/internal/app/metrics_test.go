@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
 )
@@ -85,8 +86,7 @@ func TestMetricsScrape(t *testing.T) {
 	// scrape until it has.
 	var text string
 	var missing []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Poll(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		text = scrapeText(t, scrapeURL)
 		missing = nil
 		for _, line := range want {
@@ -94,11 +94,8 @@ func TestMetricsScrape(t *testing.T) {
 				missing = append(missing, line)
 			}
 		}
-		if missing == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return missing == nil
+	})
 	for _, line := range missing {
 		t.Errorf("scrape lacks %s", line)
 	}

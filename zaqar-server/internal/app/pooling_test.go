@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/embedded"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -126,18 +127,14 @@ block_internal_webhooks = false
 	if !slices.Equal(listed, names) {
 		t.Errorf("listed %v, want %v", listed, names)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []string
+	if !testenv.Poll(t, 10*time.Second, 20*time.Millisecond, func() bool {
 		mu.Lock()
-		got := slices.Clone(hooked)
-		mu.Unlock()
-		if slices.Equal(got, []string{"q00:m0"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("webhook got %v, want [q00:m0]", got)
-		}
-		time.Sleep(20 * time.Millisecond)
+		defer mu.Unlock()
+		got = slices.Clone(hooked)
+		return slices.Equal(got, []string{"q00:m0"})
+	}) {
+		t.Fatalf("webhook got %v, want [q00:m0]", got)
 	}
 	// Both pools hold queues, so neither can go.
 	for _, pool := range []string{"mem", "disk"} {

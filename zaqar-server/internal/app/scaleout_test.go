@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/config"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/storagetest"
 	"github.com/zaqar-go/suite/zaqar-server/internal/testserver"
@@ -133,16 +134,12 @@ func TestScaleOut(t *testing.T) {
 	}
 	wg.Wait()
 	total := producers * perProducer
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	// Short of all, the checks below say how many were lost.
+	testenv.Poll(t, time.Minute, 50*time.Millisecond, func() bool {
 		mu.Lock()
-		n := len(claimed)
-		mu.Unlock()
-		if n >= total || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(claimed) >= total
+	})
 	close(stop)
 	consumers.Wait()
 
@@ -168,14 +165,11 @@ func TestScaleOut(t *testing.T) {
 			seen[fmt.Sprint(b["id"])] = true
 		}
 	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testenv.Poll(t, time.Minute, 50*time.Millisecond, func() bool {
 		hookMu.Lock()
-		n := len(hooked)
-		hookMu.Unlock()
-		if n >= total {
-			break
-		}
-	}
+		defer hookMu.Unlock()
+		return len(hooked) >= total
+	})
 	hookMu.Lock()
 	defer hookMu.Unlock()
 	if len(hooked) != total {

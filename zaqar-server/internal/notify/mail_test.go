@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
@@ -173,20 +174,17 @@ func TestMailtoSendmail(t *testing.T) {
 	subscribe(t, store, q, "mailto:dev@example.com", map[string]any{"subject": "hello"})
 	n := start(t, store, Options{Mail: MailOptions{Mode: "third_part", Command: "tee " + out}})
 	post(t, n, store, q, `1`)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(out); err == nil && len(b) > 0 {
-			m, err := mail.ReadMessage(strings.NewReader(string(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(m.Body)
-			if m.Header.Get("To") != "dev@example.com" || m.Header.Get("Subject") != "hello" || !strings.Contains(string(body), `"body":1`) {
-				t.Errorf("sendmail got %q", b)
-			}
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	var b []byte
+	testenv.Eventually(t, "smtp_command to receive the mail", 10*time.Second, 20*time.Millisecond, func() bool {
+		b, _ = os.ReadFile(out)
+		return len(b) > 0
+	})
+	m, err := mail.ReadMessage(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("smtp_command never received the mail")
+	body, _ := io.ReadAll(m.Body)
+	if m.Header.Get("To") != "dev@example.com" || m.Header.Get("Subject") != "hello" || !strings.Contains(string(body), `"body":1`) {
+		t.Errorf("sendmail got %q", b)
+	}
 }

@@ -212,19 +212,15 @@ func TestRetries(t *testing.T) {
 	}
 	mu.Unlock()
 	// Observe saw each delivery end and each retry.
-	deadline := time.Now().Add(10 * time.Second)
 	want := map[string]int{"webhook delivered": 2, "webhook retried": 3, "webhook failed": 2}
-	for {
+	var seen string
+	if !testenv.Poll(t, 10*time.Second, 10*time.Millisecond, func() bool {
 		mu.Lock()
-		got := fmt.Sprint(outcomes)
-		mu.Unlock()
-		if got == fmt.Sprint(want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("outcomes %s, want %v", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+		defer mu.Unlock()
+		seen = fmt.Sprint(outcomes)
+		return seen == fmt.Sprint(want)
+	}) {
+		t.Fatalf("outcomes %s, want %v", seen, want)
 	}
 }
 
@@ -425,17 +421,13 @@ func TestDeletedSubscriptionDropsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(t, store, Options{})
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if qs, _ := store.Queues().List(t.Context(), outboxProject, storage.QueueListOptions{Limit: 10}); len(qs) == 0 {
-			if rcv.count() != 0 {
-				t.Error("a deleted subscription was notified")
-			}
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	testenv.Eventually(t, "the outbox of the deleted subscription to be dropped", 5*time.Second, 20*time.Millisecond, func() bool {
+		qs, _ := store.Queues().List(t.Context(), outboxProject, storage.QueueListOptions{Limit: 10})
+		return len(qs) == 0
+	})
+	if rcv.count() != 0 {
+		t.Error("a deleted subscription was notified")
 	}
-	t.Fatal("the outbox of a deleted subscription was not dropped")
 }
 
 func TestTrustSubscriber(t *testing.T) {

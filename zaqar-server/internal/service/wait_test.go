@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
@@ -94,13 +95,7 @@ func post(t *testing.T, s *service.Service, q zaqar.QueueRef, n int) {
 // waitUntil polls cond (state, not time) until it holds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	stop := time.Now().Add(failAfter)
-	for !cond() {
-		if time.Now().After(stop) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, what, failAfter, time.Millisecond, cond)
 }
 
 func result(t *testing.T, ch <-chan claimResult) claimResult {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/transport/rest"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
@@ -18,9 +19,7 @@ func TestWait(t *testing.T) {
 	listed := make(chan resp, 1)
 	go func() { listed <- a.do("GET", "/v2/queues/lp2/messages?wait=20&echo=true", "") }()
 	// Until both wait, a post is simply found by the first look.
-	for a.svc.WaitStats().Waiting < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, "both to wait", time.Minute, time.Millisecond, func() bool { return a.svc.WaitStats().Waiting == 2 })
 	a.expect("POST", "/v2/queues/lp/messages", `{"messages":[{"body":1}]}`, 201)
 	a.expect("POST", "/v2/queues/lp2/messages", `{"messages":[{"body":2}]}`, 201)
 	if r := <-claimed; r.status != 201 {
