@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 // wireServer echoes each request as "METHOD TARGET client-id project
@@ -112,13 +114,25 @@ func TestWire(t *testing.T) {
 // A connection the server closed while idle (its keep-alive timeout) is
 // replaced by a new one for the request that finds it closed.
 func TestWireServerClosedIdle(t *testing.T) {
-	srv, conns := wireServer(t, func(s *http.Server) { s.IdleTimeout = 50 * time.Millisecond })
+	var closed atomic.Int32
+	srv, conns := wireServer(t, func(s *http.Server) {
+		s.IdleTimeout = 50 * time.Millisecond
+		counted := s.ConnState
+		s.ConnState = func(c net.Conn, st http.ConnState) {
+			counted(c, st)
+			if st == http.StateClosed {
+				closed.Add(1)
+			}
+		}
+	})
 	w := newWire(srv.URL + "/p")
 	for i := range 3 {
 		if status, _, _, err := w.do(t.Context(), "POST", "/q", nil, []byte("{}")); err != nil || status != 201 {
 			t.Fatalf("request %d: %d %v", i, status, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		testenv.Eventually(t, "the server to close the idle connection", 10*time.Second, time.Millisecond, func() bool {
+			return closed.Load() == int32(i+1)
+		})
 	}
 	if n := conns.Load(); n != 3 {
 		t.Errorf("%d connections, want 3 (each closed by the server while idle)", n)
