@@ -71,8 +71,8 @@ func waitStack(t *testing.T, heat *gophercloud.ServiceClient, name, id, want str
 // sees them all, in order per resource; emit then produces the same
 // messages from Heat's events API.
 func TestHeatSinkToListener(t *testing.T) {
-	zaqartest.RequireEnv(t, "HEAT_URL", hint)
-	ks := zaqartest.ReadEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
+	testenv.Env(t, "HEAT_URL", hint)
+	ks := zaqartest.ReadEnv(t, testenv.Env(t, "HEAT_KEYSTONE_ENV", hint))
 	ctx := t.Context()
 
 	url := zaqartest.Start(t, zaqartest.KeystoneConf(ks))
@@ -280,8 +280,8 @@ func TestHeatSinkToListener(t *testing.T) {
 // emit for a stack Heat does not know is an error at once: once it
 // retried the 404 forever.
 func TestHeatEmitNoSuchStack(t *testing.T) {
-	zaqartest.RequireEnv(t, "HEAT_URL", hint)
-	ks := zaqartest.ReadEnv(t, zaqartest.RequireEnv(t, "HEAT_KEYSTONE_ENV", hint))
+	testenv.Env(t, "HEAT_URL", hint)
+	ks := zaqartest.ReadEnv(t, testenv.Env(t, "HEAT_KEYSTONE_ENV", hint))
 	demo := zaqartest.Provider(t, ks, "DEMO")
 	heat, err := cloud.Orchestration(demo, gophercloud.EndpointOpts{Region: "RegionOne"})
 	if err != nil {

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 var (
@@ -35,13 +33,6 @@ func Main(m *testing.M) {
 		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
-}
-
-// RequireEnv returns the variable, or skips the test (fails it when
-// ZAQAR_TEST_REQUIRE_ALL=1) when it is not set.
-func RequireEnv(t testing.TB, name, hint string) string {
-	t.Helper()
-	return testenv.Env(t, name, hint)
 }
 
 // build compiles ./zaqar-server once per test binary into a temporary

@@ -15,10 +15,6 @@ import (
 // when the tests end (shared with heatsink: internal/zaqartest).
 func Main(m *testing.M) { zaqartest.Main(m) }
 
-// RequireEnv returns the variable, skipping (or failing under
-// ZAQAR_TEST_REQUIRE_ALL=1) when it is unset.
-func RequireEnv(t testing.TB, name, hint string) string { return zaqartest.RequireEnv(t, name, hint) }
-
 // StartZaqar runs zaqar-server with conf until the test ends and returns its URL.
 func StartZaqar(t testing.TB, conf string) string { return zaqartest.Start(t, conf) }
 
