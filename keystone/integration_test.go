@@ -1,6 +1,9 @@
 package keystone
 
-// Tests against the real Keystone that scripts/keystone starts:
+// Tests against the real Keystone that scripts/keystone starts, as every
+// test of this package that talks to Keystone is (there is no Keystone
+// fake; what a real Keystone cannot be made to do, such as fail, hold a
+// request or count them, a proxy in front of it does: proxy_test.go):
 //
 //	scripts/keystone start /tmp/ks && . /tmp/ks/env && go test -race ./keystone/
 //
@@ -15,6 +18,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,13 +43,13 @@ type realKeystone struct {
 	env func(string) string
 }
 
-func newRealKeystone(t *testing.T) realKeystone {
+func newRealKeystone(t testing.TB) realKeystone {
 	t.Helper()
 	return realKeystone{url: requireEnv(t, "KEYSTONE_URL"), env: func(name string) string { return requireEnv(t, name) }}
 }
 
 // validator is a Validator for the service user.
-func (k realKeystone) validator(t *testing.T, edit func(*Config)) *Validator {
+func (k realKeystone) validator(t testing.TB, edit func(*Config)) *Validator {
 	t.Helper()
 	cfg := Config{
 		AuthURL:           k.url,
@@ -65,7 +69,7 @@ func (k realKeystone) validator(t *testing.T, edit func(*Config)) *Validator {
 }
 
 // identityClient is an identity v3 client sending token.
-func (k realKeystone) identityClient(t *testing.T, token string) *gophercloud.ServiceClient {
+func (k realKeystone) identityClient(t testing.TB, token string) *gophercloud.ServiceClient {
 	t.Helper()
 	p, err := openstack.NewClient(k.url)
 	requireNoError(t, err)
@@ -77,7 +81,7 @@ func (k realKeystone) identityClient(t *testing.T, token string) *gophercloud.Se
 
 // token authenticates who ("DEMO", "ALT", "ADMIN", "SERVICE") with a
 // password, scoped to their project.
-func (k realKeystone) token(t *testing.T, who string) string {
+func (k realKeystone) token(t testing.TB, who string) string {
 	t.Helper()
 	tok, err := tokens.Create(t.Context(), k.identityClient(t, ""), &tokens.AuthOptions{
 		Username:   k.env("KEYSTONE_" + who + "_USERNAME"),
@@ -90,7 +94,7 @@ func (k realKeystone) token(t *testing.T, who string) string {
 }
 
 // revoke revokes token with itself (a user may revoke their own tokens).
-func (k realKeystone) revoke(t *testing.T, token string) {
+func (k realKeystone) revoke(t testing.TB, token string) {
 	t.Helper()
 	requireNoError(t, tokens.Revoke(t.Context(), k.identityClient(t, token), token).Err)
 }
@@ -209,6 +213,16 @@ func TestKeystoneServiceReauthentication(t *testing.T) {
 	if v.provider.Token() == old {
 		t.Error("the service token did not change")
 	}
+
+	// The service user cannot authenticate any more (its password changed,
+	// say): unavailable, not invalid.
+	p := newProxy(t, k)
+	v, _, _ = k.through(t, p, func(c *Config) { c.CacheTTL = -1 })
+	k.revoke(t, v.provider.Token())
+	p.set(func(p *proxy) { p.fail[routeAuthenticate] = http.StatusUnauthorized })
+	if _, err = v.Validate(t.Context(), k.token(t, "DEMO")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Validate when the service user cannot re-authenticate = %v, want ErrUnavailable", err)
+	}
 }
 
 func TestKeystoneMiddleware(t *testing.T) {
@@ -263,6 +277,7 @@ func TestKeystoneMiddleware(t *testing.T) {
 func TestKeystoneCatalog(t *testing.T) {
 	k := newRealKeystone(t)
 	v := k.validator(t, nil)
+	elsewhere := k.validator(t, func(c *Config) { c.RegionName = "RegionTwo" })
 	messaging := k.env("KEYSTONE_MESSAGING_URL")
 	websocket := k.env("KEYSTONE_MESSAGING_WEBSOCKET_URL")
 	for _, tc := range []struct {
@@ -271,17 +286,28 @@ func TestKeystoneCatalog(t *testing.T) {
 		wantErr            error
 	}{
 		{"messaging", "public", "", messaging, nil},
+		{"messaging", "", "", messaging, nil},          // public by default
+		{"messaging", "publicURL", "", messaging, nil}, // keystoneauth's old names
+		{"messaging", "internalURL", "RegionOne", messaging, nil},
 		{"messaging", "internal", "", messaging, nil},
 		{"messaging", "admin", "RegionOne", messaging, nil},
 		{"messaging-websocket", "public", "", websocket, nil},
 		{"identity", "public", "", k.url, nil},
 		{"messaging", "public", "RegionTwo", "", ErrNoEndpoint},
 		{"orchestration", "public", "", "", ErrNoEndpoint},
+		{"messaging", "private", "", "", ErrNoEndpoint},
 	} {
 		got, err := v.EndpointFor(t.Context(), tc.typ, tc.iface, tc.region)
 		if got != tc.want || !errors.Is(err, tc.wantErr) {
 			t.Errorf("EndpointFor(%q, %q, %q) = %q, %v, want %q, %v", tc.typ, tc.iface, tc.region, got, err, tc.want, tc.wantErr)
 		}
+	}
+	// The configured region is the default one.
+	if got, err := elsewhere.EndpointFor(t.Context(), "messaging", "public", ""); !errors.Is(err, ErrNoEndpoint) {
+		t.Errorf("EndpointFor(messaging) with region_name RegionTwo = %q, %v, want ErrNoEndpoint", got, err)
+	}
+	if got, err := elsewhere.EndpointFor(t.Context(), "messaging", "public", "RegionOne"); got != messaging || err != nil {
+		t.Errorf("EndpointFor(messaging, RegionOne) with region_name RegionTwo = %q, %v, want %s", got, err, messaging)
 	}
 }
 
@@ -302,9 +328,21 @@ func TestKeystoneTrust(t *testing.T) {
 	}
 	demoClient := k.identityClient(t, demo)
 
-	trustID, err := v.CreateTrust(t.Context(), demo, trustor, []string{"member"}, time.Now().Add(time.Hour))
+	expires := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	trustID, err := v.CreateTrust(t.Context(), demo, trustor, []string{"member"}, expires)
 	requireNoError(t, err)
 	t.Cleanup(deleteTrust(demoClient, trustID))
+	// What Keystone recorded: the service user impersonating the trustor
+	// in the trustor's project, with the roles named, until expires.
+	service, err := v.Validate(t.Context(), v.provider.Token())
+	requireNoError(t, err)
+	trust, err := trusts.Get(t.Context(), demoClient, trustID).Extract()
+	requireNoError(t, err)
+	if trust.TrustorUserID != trustor.UserID || trust.TrusteeUserID != service.UserID || trust.ProjectID != trustor.ProjectID ||
+		!trust.Impersonation || !trust.ExpiresAt.Equal(expires) || len(trust.Roles) != 1 || trust.Roles[0].Name != "member" {
+		t.Errorf("trust = %+v, want %s trusting %s in %s, impersonation, member only, until %v",
+			trust, trustor.UserID, service.UserID, trustor.ProjectID, expires)
+	}
 
 	token, expires, err := v.TrustToken(t.Context(), trustID)
 	requireNoError(t, err)
@@ -323,16 +361,41 @@ func TestKeystoneTrust(t *testing.T) {
 	all, err := v.CreateTrust(t.Context(), demo, trustor, nil, time.Time{})
 	requireNoError(t, err)
 	t.Cleanup(deleteTrust(demoClient, all))
+	trust, err = trusts.Get(t.Context(), demoClient, all).Extract()
+	requireNoError(t, err)
+	var roles []string
+	for _, r := range trust.Roles {
+		roles = append(roles, r.Name)
+	}
+	slices.Sort(roles)
+	if want := slices.Sorted(slices.Values(trustor.Roles)); !slices.Equal(roles, want) || !trust.ExpiresAt.IsZero() {
+		t.Errorf("trust without roles or expiry: roles %v, expires %v; want %v, never", roles, trust.ExpiresAt, want)
+	}
 
 	// Keystone lets only the trustor create a trust.
 	_, err = v.CreateTrust(t.Context(), k.token(t, "ALT"), trustor, nil, time.Now().Add(time.Hour))
-	if err == nil || errors.Is(err, ErrUnavailable) {
-		t.Errorf("CreateTrust with another user's token = %v, want a refusal", err)
+	if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "403") {
+		t.Errorf("CreateTrust with another user's token = %v, want Keystone's 403", err)
+	}
+	if _, err := v.CreateTrust(t.Context(), demo, Identity{}, nil, time.Time{}); err == nil {
+		t.Error("CreateTrust without a trustor succeeded")
 	}
 	if _, err := v.CreateTrust(t.Context(), "garbage", trustor, nil, time.Time{}); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("CreateTrust with a garbage token = %v, want ErrInvalidToken", err)
 	}
 	if _, _, err := v.TrustToken(t.Context(), "0123456789abcdef0123456789abcdef"); err == nil || errors.Is(err, ErrUnavailable) {
 		t.Errorf("TrustToken(unknown trust) = %v, want a refusal", err)
+	}
+
+	// Keystone failing (injected at a proxy): unavailable.
+	p := newProxy(t, k)
+	pv, _, _ := k.through(t, p, nil)
+	p.set(func(p *proxy) { p.fail[routeTrust] = http.StatusServiceUnavailable })
+	if _, err := pv.CreateTrust(t.Context(), demo, trustor, nil, time.Time{}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("CreateTrust when Keystone answers 503 = %v, want ErrUnavailable", err)
+	}
+	p.set(func(p *proxy) { p.fail[routeAuthenticate] = http.StatusServiceUnavailable })
+	if _, _, err := pv.TrustToken(t.Context(), trustID); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("TrustToken when Keystone answers 503 = %v, want ErrUnavailable", err)
 	}
 }

@@ -16,15 +16,16 @@ import (
 )
 
 func TestNewConfig(t *testing.T) {
-	fk := newFakeKeystone(t)
-	base := Config{AuthURL: fk.url(), Username: "zaqar", Password: fakePassword, ProjectName: "service"}
+	k := newRealKeystone(t)
+	base := Config{AuthURL: k.url, Username: k.env("KEYSTONE_SERVICE_USERNAME"), Password: k.env("KEYSTONE_SERVICE_PASSWORD"),
+		ProjectName: k.env("KEYSTONE_SERVICE_PROJECT")}
 	for _, tc := range []struct {
 		name string
 		edit func(*Config)
 		want string // in the error; "" for success
 	}{
 		{"ok with default domains", func(*Config) {}, ""},
-		{"ok with project id", func(c *Config) { c.ProjectName, c.ProjectID = "", "service-id" }, ""},
+		{"ok with project id", func(c *Config) { c.ProjectName, c.ProjectID = "", k.env("KEYSTONE_SERVICE_PROJECT_ID") }, ""},
 		{"no auth_url", func(c *Config) { c.AuthURL = "" }, "auth_url"},
 		{"no username", func(c *Config) { c.Username = "" }, "username"},
 		{"no password", func(c *Config) { c.Password = "" }, "password is not set"},
@@ -49,25 +50,26 @@ func TestNewConfig(t *testing.T) {
 }
 
 func TestNewWithKeystoneDown(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.set(func(fk *fakeKeystone) { fk.authStatus = http.StatusServiceUnavailable })
-	v, clk, buf := newTestValidator(t, fk, nil)
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO")
+	p.set(func(p *proxy) { p.fail[routeAuthenticate] = http.StatusServiceUnavailable })
+	v, clk, buf := k.through(t, p, nil)
 	if !strings.Contains(buf.String(), "will retry") {
 		t.Errorf("no warning logged: %q", buf.String())
 	}
-	fk.addToken("user-token", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
-	if _, err := v.Validate(t.Context(), "user-token"); !errors.Is(err, ErrUnavailable) {
+	if _, err := v.Validate(t.Context(), token); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Validate with Keystone down = %v, want ErrUnavailable", err)
 	}
-	fk.set(func(fk *fakeKeystone) { fk.authStatus = 0 })
-	if _, err := v.Validate(t.Context(), "user-token"); !errors.Is(err, ErrUnavailable) {
+	p.set(func(p *proxy) { delete(p.fail, routeAuthenticate) })
+	if _, err := v.Validate(t.Context(), token); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Validate right after a failed authentication = %v, want ErrUnavailable without retrying", err)
 	}
 	clk.Advance(authRetry)
-	id, err := v.Validate(t.Context(), "user-token")
+	id, err := v.Validate(t.Context(), token)
 	requireNoError(t, err)
-	if id.ProjectID != "demo-id" {
-		t.Errorf("ProjectID = %q, want demo-id", id.ProjectID)
+	if want := k.env("KEYSTONE_DEMO_PROJECT_ID"); id.ProjectID != want {
+		t.Errorf("ProjectID = %q, want %s", id.ProjectID, want)
 	}
 
 	// Nothing listening at all.
@@ -75,67 +77,57 @@ func TestNewWithKeystoneDown(t *testing.T) {
 	closed.Close()
 	v, err = New(t.Context(), Config{AuthURL: closed.URL + "/v3", Username: "zaqar", Password: "x", ProjectName: "service"})
 	requireNoError(t, err)
-	if _, err := v.Validate(t.Context(), "user-token"); !errors.Is(err, ErrUnavailable) {
+	if _, err := v.Validate(t.Context(), token); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Validate with nothing listening = %v, want ErrUnavailable", err)
 	}
 }
 
-func TestValidate(t *testing.T) {
-	fk := newFakeKeystone(t)
-	hour := time.Now().Add(time.Hour)
-	fk.addToken("demo-token", userDoc("demo", "demo", hour, "member", "reader"))
-	fk.addToken("admin-token", userDoc("admin", "admin", hour, "Admin"))
-	fk.addToken("expired-token", userDoc("demo", "demo", time.Now().Add(-time.Minute), "member"))
-	fk.addToken("unscoped-token", `{"expires_at": "`+hour.UTC().Format(time.RFC3339)+`", "user": {"id": "u"}}`)
-	fk.addToken("trust-scoped", `{"expires_at": "`+hour.UTC().Format(time.RFC3339)+`", "user": {"id": "u"},
-		"project": {"id": "p"}, "roles": [{"name": "member"}], "OS-TRUST:trust": {"id": "t1"}}`)
-
+// TestValidateRefused: what never reaches Keystone, and Keystone's
+// failures (injected at the proxy) as unavailability. The identities
+// Keystone gives are TestKeystoneValidate's and TestKeystoneTrust's.
+func TestValidateRefused(t *testing.T) {
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO")
 	for _, tc := range []struct {
 		name    string
 		token   string
-		status  int // forced Keystone status
-		want    Identity
+		status  int // answered by the proxy instead of Keystone
 		wantErr error
+		asked   bool // whether Keystone is asked
 	}{
-		{name: "member", token: "demo-token", want: Identity{
-			UserID: "demo-id", UserName: "demo", UserDomainID: "default", UserDomainName: "Default",
-			ProjectID: "demo-id", ProjectName: "demo", ProjectDomainID: "default", ProjectDomainName: "Default",
-			Roles: []string{"member", "reader"}, ExpiresAt: hour.UTC().Truncate(time.Microsecond)}},
-		{name: "trust scoped", token: "trust-scoped", want: Identity{UserID: "u", ProjectID: "p",
-			Roles: []string{"member"}, TrustID: "t1", ExpiresAt: hour.UTC().Truncate(time.Second)}},
-		{name: "unknown", token: "garbage", wantErr: ErrInvalidToken},
-		{name: "expired", token: "expired-token", wantErr: ErrInvalidToken},
-		{name: "unscoped", token: "unscoped-token", wantErr: ErrInvalidToken},
 		{name: "empty", token: "", wantErr: ErrInvalidToken},
 		{name: "space", token: "demo token", wantErr: ErrInvalidToken},
 		{name: "newline", token: "demo\r\nX-Roles: admin", wantErr: ErrInvalidToken},
 		{name: "huge", token: strings.Repeat("a", maxTokenLen+1), wantErr: ErrInvalidToken},
-		{name: "keystone 500", token: "demo-token", status: 500, wantErr: ErrUnavailable},
-		{name: "keystone 503", token: "demo-token", status: 503, wantErr: ErrUnavailable},
-		{name: "service user forbidden", token: "demo-token", status: 403, wantErr: ErrUnavailable},
+		{name: "keystone 500", token: token, status: 500, wantErr: ErrUnavailable, asked: true},
+		{name: "keystone 503", token: token, status: 503, wantErr: ErrUnavailable, asked: true},
+		{name: "service user forbidden", token: token, status: 403, wantErr: ErrUnavailable, asked: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fk.set(func(fk *fakeKeystone) { fk.status = tc.status })
-			v, _, _ := newTestValidator(t, fk, nil)
-			got, err := v.Validate(t.Context(), tc.token)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Validate = %v, want %v", err, tc.wantErr)
-				}
-				if tc.token != "" && strings.Contains(err.Error(), tc.token) {
-					t.Errorf("error %q shows the token", err)
-				}
-				return
+			p.set(func(p *proxy) { p.fail[routeValidate], p.validations = tc.status, 0 })
+			v, _, _ := k.through(t, p, nil)
+			_, err := v.Validate(t.Context(), tc.token)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Validate = %v, want %v", err, tc.wantErr)
 			}
-			requireNoError(t, err)
-			if !identityEqual(got, tc.want) {
-				t.Errorf("Validate =\n%+v, want\n%+v", got, tc.want)
+			if tc.token != "" && strings.Contains(err.Error(), tc.token) {
+				t.Errorf("error %q shows the token", err)
 			}
-			if !fk.lastSubjectOK {
-				t.Error("the validation did not send the service token with nocatalog")
+			if asked := p.count() > 0; asked != tc.asked {
+				t.Errorf("Keystone asked: %v, want %v", asked, tc.asked)
 			}
 		})
 	}
+	p.set(func(p *proxy) { p.fail[routeValidate] = 0 })
+	v, _, _ := k.through(t, p, nil)
+	_, err := v.Validate(t.Context(), token)
+	requireNoError(t, err)
+	p.set(func(p *proxy) {
+		if !p.lastQuery.Has("nocatalog") || p.lastAuth != v.provider.Token() {
+			t.Error("the validation did not send the service token with nocatalog")
+		}
+	})
 }
 
 func identityEqual(a, b Identity) bool {
@@ -162,42 +154,43 @@ func TestHasRole(t *testing.T) {
 }
 
 func TestValidateCache(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("hour", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
-	fk.addToken("minute", userDoc("demo", "demo", time.Now().Add(time.Minute), "member"))
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO") // valid for an hour
 
 	validate := func(t *testing.T, v *Validator, token string, wantErr error, wantCalls int) {
 		t.Helper()
 		_, err := v.Validate(t.Context(), token)
 		if !errors.Is(err, wantErr) {
-			t.Fatalf("Validate(%s) = %v, want %v", token, err, wantErr)
+			t.Fatalf("Validate(%.8s...) = %v, want %v", token, err, wantErr)
 		}
-		if got := fk.count(); got != wantCalls {
-			t.Fatalf("after Validate(%s): %d calls to Keystone, want %d", token, got, wantCalls)
+		if got := p.count(); got != wantCalls {
+			t.Fatalf("after Validate(%.8s...): %d calls to Keystone, want %d", token, got, wantCalls)
 		}
 	}
-	reset := func() { fk.set(func(fk *fakeKeystone) { fk.validations, fk.status = 0, 0 }) }
+	reset := func() { p.set(func(p *proxy) { p.validations, p.fail[routeValidate] = 0, 0 }) }
 
 	t.Run("valid token cached for CacheTTL", func(t *testing.T) {
 		reset()
-		v, clk, _ := newTestValidator(t, fk, func(c *Config) { c.CacheTTL = 10 * time.Minute })
-		validate(t, v, "hour", nil, 1)
-		validate(t, v, "hour", nil, 1)
+		v, clk, _ := k.through(t, p, func(c *Config) { c.CacheTTL = 10 * time.Minute })
+		validate(t, v, token, nil, 1)
+		validate(t, v, token, nil, 1)
 		clk.Advance(10*time.Minute - time.Second)
-		validate(t, v, "hour", nil, 1)
+		validate(t, v, token, nil, 1)
 		clk.Advance(time.Second)
-		validate(t, v, "hour", nil, 2)
+		validate(t, v, token, nil, 2)
 	})
 	t.Run("never past the token's expiry", func(t *testing.T) {
 		reset()
-		v, clk, _ := newTestValidator(t, fk, nil)
-		validate(t, v, "minute", nil, 1)
-		clk.Advance(time.Minute + time.Second)
-		validate(t, v, "minute", ErrInvalidToken, 2)
+		v, clk, _ := k.through(t, p, func(c *Config) { c.CacheTTL = 3 * time.Hour })
+		id, err := v.Validate(t.Context(), token)
+		requireNoError(t, err)
+		clk.Advance(id.ExpiresAt.Sub(clk.Now()) + time.Second)
+		validate(t, v, token, ErrInvalidToken, 2)
 	})
 	t.Run("invalid token cached briefly", func(t *testing.T) {
 		reset()
-		v, clk, _ := newTestValidator(t, fk, nil)
+		v, clk, _ := k.through(t, p, nil)
 		validate(t, v, "bad", ErrInvalidToken, 1)
 		validate(t, v, "bad", ErrInvalidToken, 1)
 		clk.Advance(NegativeCacheTTL)
@@ -205,38 +198,38 @@ func TestValidateCache(t *testing.T) {
 	})
 	t.Run("unavailability not cached", func(t *testing.T) {
 		reset()
-		v, _, _ := newTestValidator(t, fk, nil)
-		fk.set(func(fk *fakeKeystone) { fk.status = http.StatusServiceUnavailable })
-		validate(t, v, "hour", ErrUnavailable, 1)
-		fk.set(func(fk *fakeKeystone) { fk.status = 0 })
-		validate(t, v, "hour", nil, 2)
+		v, _, _ := k.through(t, p, nil)
+		p.set(func(p *proxy) { p.fail[routeValidate] = http.StatusServiceUnavailable })
+		validate(t, v, token, ErrUnavailable, 1)
+		p.set(func(p *proxy) { p.fail[routeValidate] = 0 })
+		validate(t, v, token, nil, 2)
 	})
 	t.Run("negative CacheTTL disables the cache", func(t *testing.T) {
 		reset()
-		v, _, _ := newTestValidator(t, fk, func(c *Config) { c.CacheTTL = -1 })
-		validate(t, v, "hour", nil, 1)
-		validate(t, v, "hour", nil, 2)
+		v, _, _ := k.through(t, p, func(c *Config) { c.CacheTTL = -1 })
+		validate(t, v, token, nil, 1)
+		validate(t, v, token, nil, 2)
 		validate(t, v, "bad", ErrInvalidToken, 3)
 		validate(t, v, "bad", ErrInvalidToken, 4)
 	})
 	t.Run("bounded", func(t *testing.T) {
 		reset()
-		v, _, _ := newTestValidator(t, fk, func(c *Config) { c.CacheSize = 2 })
-		validate(t, v, "hour", nil, 1)
+		v, _, _ := k.through(t, p, func(c *Config) { c.CacheSize = 2 })
+		validate(t, v, token, nil, 1)
 		validate(t, v, "a", ErrInvalidToken, 2)
 		validate(t, v, "b", ErrInvalidToken, 3)
 		if n := v.cache.len(); n != 2 {
 			t.Errorf("cache holds %d entries, want 2", n)
 		}
-		validate(t, v, "hour", nil, 4) // evicted as least recently used
+		validate(t, v, token, nil, 4) // evicted as least recently used
 	})
 	t.Run("callers cannot change the cached roles", func(t *testing.T) {
 		reset()
-		v, _, _ := newTestValidator(t, fk, nil)
-		id, err := v.Validate(t.Context(), "hour")
+		v, _, _ := k.through(t, p, nil)
+		id, err := v.Validate(t.Context(), token)
 		requireNoError(t, err)
 		id.Roles[0] = "admin"
-		id, err = v.Validate(t.Context(), "hour")
+		id, err = v.Validate(t.Context(), token)
 		requireNoError(t, err)
 		if id.IsAdmin() {
 			t.Error("a caller's change to Roles reached the cache")
@@ -278,25 +271,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestValidateCoalesces(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("tok", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO")
 	release := make(chan struct{})
-	fk.set(func(fk *fakeKeystone) { fk.block = release })
-	v, _, _ := newTestValidator(t, fk, nil)
+	p.set(func(p *proxy) { p.hold = release })
+	v, _, _ := k.through(t, p, nil)
 
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	want := k.env("KEYSTONE_DEMO_PROJECT_ID")
 	for range n {
 		wg.Go(func() {
-			id, err := v.Validate(t.Context(), "tok")
-			if err == nil && id.ProjectID != "demo-id" {
+			id, err := v.Validate(t.Context(), token)
+			if err == nil && id.ProjectID != want {
 				err = errors.New("wrong project " + id.ProjectID)
 			}
 			errs <- err
 		})
 	}
-	key := sha256.Sum256([]byte("tok"))
+	key := sha256.Sum256([]byte(token))
 	waitFor(t, "all validations to wait on one flight", func() bool { return v.flights.waiting(key) == n })
 	close(release)
 	wg.Wait()
@@ -304,29 +299,30 @@ func TestValidateCoalesces(t *testing.T) {
 	for err := range errs {
 		requireNoError(t, err)
 	}
-	if got := fk.count(); got != 1 {
+	if got := p.count(); got != 1 {
 		t.Errorf("%d concurrent validations made %d Keystone calls, want 1", n, got)
 	}
 }
 
 func TestValidateCallerGone(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("tok", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO")
 	release := make(chan struct{})
-	fk.set(func(fk *fakeKeystone) { fk.block = release })
-	v, _, _ := newTestValidator(t, fk, nil)
+	p.set(func(p *proxy) { p.hold = release })
+	v, _, _ := k.through(t, p, nil)
 
 	first, cancel := context.WithCancel(t.Context())
 	firstErr := make(chan error, 1)
 	go func() {
-		_, err := v.Validate(first, "tok")
+		_, err := v.Validate(first, token)
 		firstErr <- err
 	}()
-	key := sha256.Sum256([]byte("tok"))
+	key := sha256.Sum256([]byte(token))
 	waitFor(t, "the first validation", func() bool { return v.flights.waiting(key) == 1 })
 	secondErr := make(chan error, 1)
 	go func() {
-		_, err := v.Validate(t.Context(), "tok")
+		_, err := v.Validate(t.Context(), token)
 		secondErr <- err
 	}()
 	waitFor(t, "the second validation", func() bool { return v.flights.waiting(key) == 2 })
@@ -339,152 +335,15 @@ func TestValidateCallerGone(t *testing.T) {
 }
 
 func TestValidateTimeout(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("tok", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
-	v, _, _ := newTestValidator(t, fk, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	token := k.token(t, "DEMO")
+	// Long enough for the service user's authentication, which is not held.
+	v, _, _ := k.through(t, p, func(c *Config) { c.Timeout = time.Second })
 	never := make(chan struct{})
-	fk.set(func(fk *fakeKeystone) { fk.block = never })
-	_, err := v.Validate(t.Context(), "tok")
+	p.set(func(p *proxy) { p.hold = never })
+	_, err := v.Validate(t.Context(), token)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Validate against a hung Keystone = %v, want ErrUnavailable", err)
-	}
-}
-
-func TestServiceTokenReauthentication(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("tok", userDoc("demo", "demo", time.Now().Add(time.Hour), "member"))
-	v, _, _ := newTestValidator(t, fk, func(c *Config) { c.CacheTTL = -1 })
-	_, err := v.Validate(t.Context(), "tok")
-	requireNoError(t, err)
-
-	fk.rotate() // the service token expired
-	_, err = v.Validate(t.Context(), "tok")
-	requireNoError(t, err)
-	fk.set(func(fk *fakeKeystone) {
-		if fk.issued != 2 {
-			t.Errorf("%d service tokens issued, want 2", fk.issued)
-		}
-	})
-
-	// The service user's password changed under us: unavailable, not invalid.
-	fk.set(func(fk *fakeKeystone) { fk.password = "changed" })
-	fk.rotate()
-	if _, err = v.Validate(t.Context(), "tok"); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Validate when the service user cannot re-authenticate = %v, want ErrUnavailable", err)
-	}
-}
-
-func TestEndpointFor(t *testing.T) {
-	fk := newFakeKeystone(t)
-	v, _, _ := newTestValidator(t, fk, nil)
-	vOne, _, _ := newTestValidator(t, fk, func(c *Config) { c.RegionName = "RegionTwo" })
-	for _, tc := range []struct {
-		name               string
-		v                  *Validator
-		typ, iface, region string
-		want               string
-		wantErr            error
-	}{
-		{"public", v, "messaging", "public", "RegionOne", "http://zaqar-one:8888", nil},
-		{"default interface", v, "messaging", "", "RegionOne", "http://zaqar-one:8888", nil},
-		{"publicURL", v, "messaging", "publicURL", "RegionOne", "http://zaqar-one:8888", nil},
-		{"internal", v, "messaging", "internal", "", "http://zaqar-internal:8888", nil},
-		{"other region", v, "messaging", "public", "RegionTwo", "http://zaqar-two:8888", nil},
-		{"configured region", vOne, "messaging", "public", "", "http://zaqar-two:8888", nil},
-		{"identity", v, "identity", "public", "", "http://keystone/v3", nil},
-		{"no admin endpoint", v, "messaging", "admin", "", "", ErrNoEndpoint},
-		{"no such service", v, "orchestration", "public", "", "", ErrNoEndpoint},
-		{"no such region", v, "messaging", "public", "RegionThree", "", ErrNoEndpoint},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := tc.v.EndpointFor(t.Context(), tc.typ, tc.iface, tc.region)
-			if !errors.Is(err, tc.wantErr) || got != tc.want {
-				t.Errorf("EndpointFor(%q, %q, %q) = %q, %v, want %q, %v", tc.typ, tc.iface, tc.region, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestCreateTrust(t *testing.T) {
-	fk := newFakeKeystone(t)
-	v, _, _ := newTestValidator(t, fk, nil)
-	trustor := Identity{UserID: "demo-id", ProjectID: "demo-proj", Roles: []string{"member", "reader"}}
-	expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-	id, err := v.CreateTrust(t.Context(), "user-token", trustor, nil, expires)
-	requireNoError(t, err)
-	if id != "trust-1" {
-		t.Errorf("trust id = %q, want trust-1", id)
-	}
-	fk.set(func(fk *fakeKeystone) {
-		if fk.trustAuth != "user-token" {
-			t.Errorf("trust created with X-Auth-Token %q, want the trustor's token", fk.trustAuth)
-		}
-		trust, _ := fk.trustBody["trust"].(map[string]any)
-		for k, want := range map[string]any{
-			"trustor_user_id": "demo-id", "trustee_user_id": "zaqar-id", "project_id": "demo-proj",
-			"impersonation": true, "expires_at": "2030-01-02T03:04:05Z",
-		} {
-			if trust[k] != want {
-				t.Errorf("trust %s = %v, want %v", k, trust[k], want)
-			}
-		}
-		roles, _ := trust["roles"].([]any)
-		if len(roles) != 2 {
-			t.Errorf("trust roles = %v, want the trustor's two roles", roles)
-		}
-	})
-
-	_, err = v.CreateTrust(t.Context(), "user-token", trustor, []string{"member"}, time.Time{})
-	requireNoError(t, err)
-	fk.set(func(fk *fakeKeystone) {
-		trust, _ := fk.trustBody["trust"].(map[string]any)
-		if roles, _ := trust["roles"].([]any); len(roles) != 1 {
-			t.Errorf("trust roles = %v, want [member]", roles)
-		}
-		if _, ok := trust["expires_at"]; ok {
-			t.Errorf("expires_at sent for a trust without expiry")
-		}
-	})
-
-	for _, tc := range []struct {
-		status int
-		want   error
-	}{{401, ErrInvalidToken}, {503, ErrUnavailable}} {
-		fk.set(func(fk *fakeKeystone) { fk.trustStatus = tc.status })
-		if _, err := v.CreateTrust(t.Context(), "user-token", trustor, nil, expires); !errors.Is(err, tc.want) {
-			t.Errorf("CreateTrust when Keystone answers %d = %v, want %v", tc.status, err, tc.want)
-		}
-	}
-	fk.set(func(fk *fakeKeystone) { fk.trustStatus = 403 })
-	if _, err := v.CreateTrust(t.Context(), "user-token", trustor, nil, expires); err == nil ||
-		errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "forced trust failure") {
-		t.Errorf("CreateTrust when Keystone answers 403 = %v, want Keystone's message", err)
-	}
-	if _, err := v.CreateTrust(t.Context(), "user-token", Identity{}, nil, expires); err == nil {
-		t.Error("CreateTrust without a trustor succeeded")
-	}
-}
-
-func TestTrustToken(t *testing.T) {
-	fk := newFakeKeystone(t)
-	v, _, _ := newTestValidator(t, fk, nil)
-	tok, expires, err := v.TrustToken(t.Context(), "trust-1")
-	requireNoError(t, err)
-	if tok != "trust-token-1" || time.Until(expires) < 59*time.Minute {
-		t.Errorf("TrustToken = %q, %v, want trust-token-1 expiring in an hour", tok, expires)
-	}
-	fk.set(func(fk *fakeKeystone) {
-		if fk.trustScoped != "trust-1" {
-			t.Errorf("authentication scoped to trust %q, want trust-1", fk.trustScoped)
-		}
-	})
-	_, _, err = v.TrustToken(t.Context(), "deleted")
-	if err == nil || errors.Is(err, ErrUnavailable) {
-		t.Errorf("TrustToken(deleted) = %v, want a refusal", err)
-	}
-	fk.set(func(fk *fakeKeystone) { fk.authStatus = 503 })
-	if _, _, err = v.TrustToken(t.Context(), "trust-1"); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("TrustToken with Keystone down = %v, want ErrUnavailable", err)
 	}
 }

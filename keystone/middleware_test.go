@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
 // seen is what the handler behind the middleware observed.
@@ -34,21 +33,24 @@ func serveThrough(t *testing.T, v *Validator, opts MiddlewareOptions, req *http.
 }
 
 func TestMiddleware(t *testing.T) {
-	fk := newFakeKeystone(t)
-	fk.addToken("demo-token", userDoc("demo", "demo", time.Now().Add(time.Hour), "member", "reader"))
+	k := newRealKeystone(t)
+	p := newProxy(t, k)
+	demo := k.token(t, "DEMO")
+	demoID, err := k.validator(t, nil).Validate(t.Context(), demo)
+	requireNoError(t, err)
 	const wwwAuth = `Keystone uri="https://keystone.example/identity"`
 	const body401 = `{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}`
 	const body503 = `{"error":{"code":503,"title":"Service Unavailable","message":"The Keystone service is temporarily unavailable."}}`
 	forged := map[string]string{
-		"X-Project-Id": "alt-id", "X-Roles": "admin", "X-User-Id": "admin-id",
-		"X-Identity-Status": "Confirmed", "X-Tenant-Id": "alt-id", "X-Service-Roles": "service",
+		"X-Project-Id": k.env("KEYSTONE_ALT_PROJECT_ID"), "X-Roles": "admin", "X-User-Id": k.env("KEYSTONE_ADMIN_USER_ID"),
+		"X-Identity-Status": "Confirmed", "X-Tenant-Id": k.env("KEYSTONE_ALT_PROJECT_ID"), "X-Service-Roles": "service",
 		"X-Is-Admin-Project": "True",
 	}
 
 	for _, tc := range []struct {
 		name       string
 		token      string
-		status     int // forced Keystone status
+		status     int // answered by the proxy instead of Keystone
 		skip       bool
 		ctxOnly    bool
 		wantCode   int
@@ -57,24 +59,24 @@ func TestMiddleware(t *testing.T) {
 	}{
 		{name: "no token", wantCode: 401, wantBody: body401},
 		{name: "garbage token", token: "garbage", wantCode: 401, wantBody: body401},
-		{name: "keystone down", token: "demo-token", status: 503, wantCode: 503, wantBody: body503},
-		{name: "valid token", token: "demo-token", wantCode: 204, wantHeader: map[string]string{
-			"X-Project-Id": "demo-id", "X-Project-Name": "demo", "X-User-Id": "demo-id", "X-User-Name": "demo",
-			"X-Roles": "member,reader", "X-Identity-Status": "Confirmed", "X-Tenant-Id": "demo-id",
-			"X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": "demo-token",
+		{name: "keystone down", token: demo, status: 503, wantCode: 503, wantBody: body503},
+		{name: "valid token", token: demo, wantCode: 204, wantHeader: map[string]string{
+			"X-Project-Id": demoID.ProjectID, "X-Project-Name": "demo", "X-User-Id": demoID.UserID, "X-User-Name": "demo",
+			"X-Roles": strings.Join(demoID.Roles, ","), "X-Identity-Status": "Confirmed", "X-Tenant-Id": demoID.ProjectID,
+			"X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": demo,
 		}},
-		{name: "valid token, context only", token: "demo-token", ctxOnly: true, wantCode: 204, wantHeader: map[string]string{
+		{name: "valid token, context only", token: demo, ctxOnly: true, wantCode: 204, wantHeader: map[string]string{
 			"X-Project-Id": "", "X-Project-Name": "", "X-User-Id": "", "X-Roles": "", "X-Identity-Status": "",
-			"X-Tenant-Id": "", "X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": "demo-token",
+			"X-Tenant-Id": "", "X-Service-Roles": "", "X-Is-Admin-Project": "", "X-Auth-Token": demo,
 		}},
 		{name: "skipped", skip: true, token: "garbage", wantCode: 204, wantHeader: map[string]string{
-			"X-Project-Id": "alt-id", "X-Roles": "", "X-User-Id": "", "X-Identity-Status": "",
+			"X-Project-Id": k.env("KEYSTONE_ALT_PROJECT_ID"), "X-Roles": "", "X-User-Id": "", "X-Identity-Status": "",
 			"X-Tenant-Id": "", "X-Service-Roles": "", "X-Is-Admin-Project": "",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fk.set(func(fk *fakeKeystone) { fk.status = tc.status })
-			v, _, logs := newTestValidator(t, fk, func(c *Config) {
+			p.set(func(p *proxy) { p.fail[routeValidate] = tc.status })
+			v, _, logs := k.through(t, p, func(c *Config) {
 				c.WWWAuthenticateURI = "https://keystone.example/identity"
 			})
 			req := httptest.NewRequest(http.MethodGet, "/v2/queues", nil)
@@ -118,7 +120,7 @@ func TestMiddleware(t *testing.T) {
 				if s.hasID != !tc.skip {
 					t.Errorf("IdentityFrom ok = %v", s.hasID)
 				}
-				if s.hasID && (s.identity.ProjectID != "demo-id" || !s.identity.HasRole("member")) {
+				if s.hasID && (s.identity.ProjectID != demoID.ProjectID || !s.identity.HasRole("member")) {
 					t.Errorf("IdentityFrom = %+v", s.identity)
 				}
 			}
@@ -162,9 +164,9 @@ func TestContextWithIdentity(t *testing.T) {
 // BenchmarkMiddlewareCached is the per-request cost of a token the cache
 // already holds: what auth adds to every request of a busy client.
 func BenchmarkMiddlewareCached(b *testing.B) {
-	fk := newFakeKeystone(b)
-	fk.addToken("demo-token", userDoc("demo", "demo", time.Now().Add(time.Hour), "member", "reader"))
-	v, _, _ := newTestValidator(b, fk, nil)
+	k := newRealKeystone(b)
+	demo := k.token(b, "DEMO")
+	v := k.validator(b, nil)
 	h := Middleware(v, MiddlewareOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	w := httptest.NewRecorder()
 	u, _ := url.Parse("/v2/queues/q/messages")
@@ -173,7 +175,7 @@ func BenchmarkMiddlewareCached(b *testing.B) {
 		r := &http.Request{Method: "POST", URL: u}
 		r.Header = http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"},
 			"User-Agent": {"bench"}, "Client-Id": {"3381af92-2b9e-11e3-b191-71861300734c"},
-			"X-Auth-Token": {"demo-token"}, "Content-Length": {"40"}}
+			"X-Auth-Token": {demo}, "Content-Length": {"40"}}
 		h.ServeHTTP(w, r)
 	}
 }
