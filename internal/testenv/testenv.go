@@ -53,28 +53,24 @@ func LookPath(t testing.TB, name, hint string) string {
 }
 
 // Eventually polls cond every interval until it holds, failing the test
-// after limit (or at the test's own deadline, whichever comes first).
+// after limit.
 func Eventually(t testing.TB, what string, limit, interval time.Duration, cond func() bool) {
 	t.Helper()
 	if !Poll(t, limit, interval, cond) {
-		if t.Context().Err() != nil {
-			t.Fatalf("test ended waiting for %s", what)
-		}
 		t.Fatalf("timed out after %v waiting for %s", limit, what)
 	}
 }
 
 // Poll polls cond every interval until it holds and reports whether it
-// did within limit (and before the test's end): for a caller that, on
-// false, reports in more detail than Eventually can.
+// did within limit: for a caller that, on false, reports in more detail
+// than Eventually can. It does not watch t.Context(), which is cancelled
+// before cleanups run, so cleanups may wait with it too (stacks deleted).
 func Poll(t testing.TB, limit, interval time.Duration, cond func() bool) bool {
 	t.Helper()
 	deadline := time.After(limit)
 	for !cond() {
 		select {
 		case <-deadline:
-			return false
-		case <-t.Context().Done():
 			return false
 		case <-time.After(interval):
 		}

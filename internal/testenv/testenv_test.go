@@ -22,6 +22,18 @@ func TestPoll(t *testing.T) {
 	}
 }
 
+// A cleanup runs after t.Context() is cancelled and may still wait.
+func TestPollInCleanup(t *testing.T) {
+	t.Run("cleanup", func(t *testing.T) {
+		t.Cleanup(func() {
+			n := 0
+			if !Poll(t, time.Second, time.Millisecond, func() bool { n++; return n == 3 }) {
+				t.Error("Poll in a cleanup gave up before its condition held")
+			}
+		})
+	})
+}
+
 func TestEnvSkipsOrFails(t *testing.T) {
 	t.Setenv("TESTENV_SET", "v")
 	if got := Env(t, "TESTENV_SET", ""); got != "v" {
