@@ -85,7 +85,8 @@ func TestLoadAgainstServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced {
+			if rep.Produced == 0 || rep.Lost != 0 || rep.Duplicated != 0 || rep.OutOfOrder != 0 || rep.Consumed != rep.Produced ||
+				rep.OnServer != 0 || rep.Undrained != 0 || rep.FailedRequests != 0 {
 				t.Errorf("report = %+v", rep)
 			}
 			for _, op := range []string{"post", "claim", "delete", "list", "queue-create"} {

@@ -74,6 +74,26 @@ func (c *client) deleteQueue(ctx context.Context, q string) {
 	c.do(ctx, "DELETE", "/v2/queues/"+q, nil)
 }
 
+// queueTotal asks the server how many messages q holds, claimed or not.
+func (c *client) queueTotal(ctx context.Context, q string) (int64, error) {
+	status, _, body, err := c.do(ctx, "GET", "/v2/queues/"+q+"/stats", nil)
+	if err != nil {
+		return 0, err
+	}
+	if status != http.StatusOK {
+		return 0, fmt.Errorf("GET /v2/queues/%s/stats: status %d: %s", q, status, truncate(string(body), 200))
+	}
+	var doc struct {
+		Messages *struct {
+			Total *int64 `json:"total"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Messages == nil || doc.Messages.Total == nil {
+		return 0, fmt.Errorf("GET /v2/queues/%s/stats: no messages.total in %s", q, truncate(string(body), 200))
+	}
+	return *doc.Messages.Total, nil
+}
+
 func pad(size int) string {
 	if size <= 30 {
 		return ""
@@ -99,11 +119,17 @@ func postBody(producer int, seq int64, n, size int) []byte {
 	return b.Bytes()
 }
 
-func failure(status int, err error) string {
+// failed records a failed request under its status (or "transport") with
+// the server's answer or the transport error as detail. After a transport
+// error it pauses a little: nothing was served, and a dead endpoint
+// would otherwise be hammered in a tight loop.
+func failed(rec *recorder, op string, status int, body []byte, err error) {
 	if err != nil {
-		return "transport"
+		rec.fail(op, "transport", err.Error())
+		time.Sleep(10 * time.Millisecond)
+		return
 	}
-	return strconv.Itoa(status)
+	rec.fail(op, strconv.Itoa(status), string(body))
 }
 
 // produceHTTP posts until until ends. Requests run under ctx, not until, so
@@ -135,13 +161,13 @@ func produceHTTP(ctx, until context.Context, cl *client, rec *recorder, chk *che
 		}
 		body := postBody(id, seq, c.batch, c.msgSize)
 		start := time.Now()
-		status, _, _, err := cl.do(ctx, "POST", path, body)
+		status, _, answer, err := cl.do(ctx, "POST", path, body)
 		d := time.Since(start)
 		if ctx.Err() != nil {
 			return // interrupted
 		}
 		if err != nil || status != http.StatusCreated {
-			rec.fail("post", failure(status, err))
+			failed(rec, "post", status, answer, err)
 			continue
 		}
 		rec.ok("post", d, c.batch)
@@ -201,13 +227,13 @@ func consumeHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q
 			}
 			continue
 		case err != nil || status != http.StatusCreated:
-			rec.fail("claim", failure(status, err))
+			failed(rec, "claim", status, body, err)
 			continue
 		}
 		empties = 0
 		var doc struct{ Messages []claimedMessage }
-		if json.Unmarshal(body, &doc) != nil {
-			rec.fail("claim", "bad-json")
+		if err := json.Unmarshal(body, &doc); err != nil {
+			rec.fail("claim", "bad-json", err.Error())
 			continue
 		}
 		rec.ok("claim", d, len(doc.Messages))
@@ -217,10 +243,15 @@ func consumeHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q
 		}
 		keys := chk.claimedBatch(id, bodies, start)
 		for i, m := range doc.Messages {
+			if ctx.Err() != nil {
+				return
+			}
+			// A delete under way when the drain ends completes, so that
+			// the checker knows whether the message is gone.
 			start := time.Now()
-			status, _, _, err := cl.do(ctx, "DELETE", m.Href, nil)
+			status, _, answer, err := cl.do(context.WithoutCancel(ctx), "DELETE", m.Href, nil)
 			if err != nil || status != http.StatusNoContent {
-				rec.fail("delete", failure(status, err))
+				failed(rec, "delete", status, answer, err)
 				continue
 			}
 			rec.ok("delete", time.Since(start), 1)
@@ -250,7 +281,7 @@ func listHTTP(ctx context.Context, cl *client, rec *recorder, chk *checker, q st
 				return
 			}
 			if err != nil || status != http.StatusOK {
-				rec.fail("list", failure(status, err))
+				failed(rec, "list", status, body, err)
 				break
 			}
 			var doc struct {
@@ -276,19 +307,19 @@ func churnHTTP(ctx context.Context, cl *client, rec *recorder, runID string, id 
 	for i := 0; ctx.Err() == nil; i++ {
 		q := fmt.Sprintf("/v2/queues/churn-%s-%d-%d", runID, id, i)
 		start := time.Now()
-		status, _, _, err := cl.do(ctx, "PUT", q, nil)
+		status, _, answer, err := cl.do(ctx, "PUT", q, nil)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil || (status != http.StatusCreated && status != http.StatusNoContent) {
-			rec.fail("queue-create", failure(status, err))
+			failed(rec, "queue-create", status, answer, err)
 			continue
 		}
 		rec.ok("queue-create", time.Since(start), 0)
 		start = time.Now()
-		status, _, _, err = cl.do(ctx, "DELETE", q, nil)
+		status, _, answer, err = cl.do(ctx, "DELETE", q, nil)
 		if err != nil || status != http.StatusNoContent {
-			rec.fail("queue-delete", failure(status, err))
+			failed(rec, "queue-delete", status, answer, err)
 			continue
 		}
 		rec.ok("queue-delete", time.Since(start), 0)

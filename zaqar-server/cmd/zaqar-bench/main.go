@@ -15,8 +15,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -41,74 +43,149 @@ type config struct {
 	wait                                          int           // HTTP consumers' wait=S (long polling); 0: none
 	poll                                          time.Duration // HTTP consumers' pause after an empty claim
 	jsonOnly, noKeepAlive, netHTTP                bool
+	stderr                                        io.Writer // progress and notes
 }
 
+// usage is -h's text before the flags.
+const usage = `zaqar-bench loads a Zaqar endpoint (ours or Python Zaqar), checks every
+message's delivery and reports throughput and latency per operation: a
+progress line a second on stderr (marked "producing", then "draining" while
+consumers empty the queues), a table, and one JSON line on stdout.
+
+Usage:
+  zaqar-bench [flags]                       a load run
+  zaqar-bench ceiling-server [-addr ADDR]   a trivial handler answering 201 to
+                                            everything: the most this machine
+                                            serves through net/http
+
+Scenarios:
+  POST throughput, 16 producers posting one message each, for 8 s:
+    zaqar-bench -endpoint http://127.0.0.1:8888 -producers 16 -duration 8s
+  ... as a share of the ceiling, measured first with the same producers:
+    zaqar-bench ceiling-server -addr 127.0.0.1:9999 &
+    zaqar-bench -endpoint URL -producers 16 -duration 8s -ceiling http://127.0.0.1:9999
+  Work queue: 4 producers posting 10 at a time, 12 consumers claiming 10
+  and deleting each:
+    zaqar-bench -endpoint URL -producers 4 -batch 10 -consumers 12 -claim-limit 10
+  Long polling at 10 messages/s, 50 consumers waiting up to 20 s (or
+  polling once a second with -poll 1s instead of -wait 20):
+    zaqar-bench -endpoint URL -producers 1 -rate 10 -consumers 50 -wait 20 -duration 30s
+  Two API nodes on one store, posts to one, claims from the other:
+    zaqar-bench -endpoint URL -consumer-endpoint URL2 -producers 1 -rate 10 -consumers 20 -wait 20
+  WebSocket posts over one connection, 16 requests in flight:
+    zaqar-bench -endpoint URL -ws-endpoint ws://127.0.0.1:9000 -producers 0 -ws-producers 1 -ws-window 16
+  10,000 idle WebSocket connections (watch the server's memory):
+    zaqar-bench -endpoint URL -ws-endpoint WSURL -producers 1 -ws-idle 10000 -duration 20s
+  With Keystone: -token, or OS_AUTH_URL and the other OS_* variables set.
+
+After the run, the queues' stats (GET /v2/queues/{q}/stats) tell lost
+messages (acknowledged, never consumed, not on the server) from undrained
+ones (not consumed before -drain ended, still on the server).
+
+Exit status: 0 a clean run; 1 the run could not be made; 2 bad flags;
+3 messages lost, duplicated within a live claim or out of order; 4 requests
+failed (each kind is listed at the end with its first answer or error).
+
+Flags:
+`
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "ceiling-server" {
-		ceilingServer(os.Args[2:])
-		return
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli runs zaqar-bench with args and returns its exit status.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ceiling-server" {
+		return ceilingServer(args[1:], stderr)
 	}
 	var c config
-	flag.StringVar(&c.endpoint, "endpoint", "http://127.0.0.1:8888", "Zaqar HTTP endpoint")
-	flag.StringVar(&c.wsEndpoint, "ws-endpoint", "ws://127.0.0.1:9000", "Zaqar WebSocket endpoint")
-	flag.StringVar(&c.project, "project", "bench", "X-Project-ID (ignored by servers using Keystone)")
-	flag.StringVar(&c.token, "token", "", "X-Auth-Token; when empty and OS_AUTH_URL is set, one is obtained from Keystone")
-	flag.StringVar(&c.consumerEndpoint, "consumer-endpoint", "", "HTTP endpoint of the consumers and listers (another API node on the same store); default -endpoint")
-	flag.Float64Var(&c.rate, "rate", 0, "messages per second the HTTP producers post together, spread evenly over them (0: as fast as they can)")
-	flag.StringVar(&c.ceiling, "ceiling", "", "URL of a trivial handler (zaqar-bench ceiling-server) to measure first")
-	flag.IntVar(&c.producers, "producers", 8, "HTTP producers posting messages")
-	flag.IntVar(&c.consumers, "consumers", 0, "HTTP work-queue consumers (claim, delete each)")
-	flag.IntVar(&c.listers, "listers", 0, "HTTP listers paging through messages with echo")
-	flag.IntVar(&c.churn, "churn", 0, "clients creating and deleting queues")
-	flag.IntVar(&c.wsProducers, "ws-producers", 0, "WebSocket producers (one connection each)")
-	flag.IntVar(&c.wsConsumers, "ws-consumers", 0, "WebSocket consumers (one connection each)")
-	flag.IntVar(&c.wsIdle, "ws-idle", 0, "idle WebSocket connections held open during the run (to measure the server's memory per connection)")
-	flag.IntVar(&c.wsWindow, "ws-window", 1, "requests each WebSocket producer keeps in flight on its connection")
-	flag.IntVar(&c.batch, "batch", 1, "messages per post")
-	flag.IntVar(&c.msgSize, "msg-size", 64, "approximate body size in bytes")
-	flag.IntVar(&c.claimLimit, "claim-limit", 10, "messages per claim")
-	flag.IntVar(&c.claimTTL, "claim-ttl", 60, "claim ttl in seconds")
-	flag.IntVar(&c.wait, "wait", 0, "HTTP consumers claim with wait=S (long polling, a zaqar-server extension); 0: plain claims")
-	flag.DurationVar(&c.poll, "poll", 5*time.Millisecond, "how long an HTTP consumer pauses after an empty claim (e.g. 1s to model a polling client)")
-	flag.IntVar(&c.queues, "queues", 1, "queues the clients spread over")
-	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long producers run")
-	flag.DurationVar(&c.drain, "drain", 30*time.Second, "how long consumers may drain after producers stop")
-	flag.BoolVar(&c.jsonOnly, "json", false, "print only the JSON line")
-	flag.BoolVar(&c.noKeepAlive, "no-keepalive", false, "a new HTTP connection per request (for servers that close after each answer)")
-	flag.BoolVar(&c.netHTTP, "net-http", false, "send every request with Go's net/http client (by default plain-http keep-alive requests use a lean client that spends about a third less CPU per request)")
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
+	c.stderr = stderr
+	fs := flag.NewFlagSet("zaqar-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.endpoint, "endpoint", "http://127.0.0.1:8888", "Zaqar HTTP endpoint")
+	fs.StringVar(&c.wsEndpoint, "ws-endpoint", "ws://127.0.0.1:9000", "Zaqar WebSocket endpoint")
+	fs.StringVar(&c.project, "project", "bench", "X-Project-ID (ignored by servers using Keystone)")
+	fs.StringVar(&c.token, "token", "", "X-Auth-Token; when empty and OS_AUTH_URL is set, one is obtained from Keystone")
+	fs.StringVar(&c.consumerEndpoint, "consumer-endpoint", "", "HTTP endpoint of the consumers and listers (another API node on the same store); default -endpoint")
+	fs.Float64Var(&c.rate, "rate", 0, "messages per second the HTTP producers post together, spread evenly over them (0: as fast as they can)")
+	fs.StringVar(&c.ceiling, "ceiling", "", "URL of a trivial handler (zaqar-bench ceiling-server) to measure first")
+	fs.IntVar(&c.producers, "producers", 8, "HTTP producers posting messages")
+	fs.IntVar(&c.consumers, "consumers", 0, "HTTP work-queue consumers (claim, delete each)")
+	fs.IntVar(&c.listers, "listers", 0, "HTTP listers paging through messages with echo")
+	fs.IntVar(&c.churn, "churn", 0, "clients creating and deleting queues")
+	fs.IntVar(&c.wsProducers, "ws-producers", 0, "WebSocket producers (one connection each)")
+	fs.IntVar(&c.wsConsumers, "ws-consumers", 0, "WebSocket consumers (one connection each)")
+	fs.IntVar(&c.wsIdle, "ws-idle", 0, "idle WebSocket connections held open during the run (to measure the server's memory per connection)")
+	fs.IntVar(&c.wsWindow, "ws-window", 1, "requests each WebSocket producer keeps in flight on its connection")
+	fs.IntVar(&c.batch, "batch", 1, "messages per post")
+	fs.IntVar(&c.msgSize, "msg-size", 64, "approximate body size in bytes")
+	fs.IntVar(&c.claimLimit, "claim-limit", 10, "messages per claim")
+	fs.IntVar(&c.claimTTL, "claim-ttl", 60, "claim ttl in seconds")
+	fs.IntVar(&c.wait, "wait", 0, "HTTP consumers claim with wait=S (long polling, a zaqar-server extension); 0: plain claims")
+	fs.DurationVar(&c.poll, "poll", 5*time.Millisecond, "how long an HTTP consumer pauses after an empty claim (e.g. 1s to model a polling client)")
+	fs.IntVar(&c.queues, "queues", 1, "queues the clients spread over")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long producers run")
+	fs.DurationVar(&c.drain, "drain", 30*time.Second, "how long consumers may drain after producers stop")
+	fs.BoolVar(&c.jsonOnly, "json", false, "print only the JSON line (and, on stderr, failures)")
+	fs.BoolVar(&c.noKeepAlive, "no-keepalive", false, "a new HTTP connection per request (for servers that close after each answer)")
+	fs.BoolVar(&c.netHTTP, "net-http", false, "send every request with Go's net/http client (by default plain-http keep-alive requests use a lean client that spends about a third less CPU per request)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "zaqar-bench: unexpected argument %q (the one subcommand is ceiling-server; -h for help)\n", fs.Arg(0))
+		return 2
+	}
 	if *showVersion {
-		fmt.Println(version.String("zaqar-bench"))
-		return
+		fmt.Fprintln(stdout, version.String("zaqar-bench"))
+		return 0
 	}
 	if err := c.check(); err != nil {
-		fmt.Fprintln(os.Stderr, "zaqar-bench:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "zaqar-bench:", err)
+		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if c.token == "" && os.Getenv("OS_AUTH_URL") != "" {
 		tok, err := keystoneToken(ctx)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "zaqar-bench: keystone:", err)
-			os.Exit(1)
+			fmt.Fprintln(stderr, "zaqar-bench: keystone:", err)
+			return 1
 		}
 		c.token = tok
 	}
 	rep, err := run(ctx, c)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "zaqar-bench:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "zaqar-bench:", err)
+		return 1
 	}
 	if !c.jsonOnly {
-		printTable(os.Stdout, rep)
+		printTable(stdout, rep)
 	}
-	printJSON(os.Stdout, rep)
-	if rep.Lost > 0 || rep.Duplicated > 0 || rep.OutOfOrder > 0 {
-		os.Exit(3)
+	printJSON(stdout, rep)
+	switch {
+	case rep.Lost > 0 || rep.Duplicated > 0 || rep.OutOfOrder > 0:
+		if f := failureSummary(rep); f != "" {
+			fmt.Fprint(stderr, "zaqar-bench: ", f)
+		}
+		fmt.Fprintf(stderr, "zaqar-bench: delivery check failed: %d lost, %d duplicated within a live claim, %d out of order\n",
+			rep.Lost, rep.Duplicated, rep.OutOfOrder)
+		return 3
+	case rep.FailedRequests > 0:
+		fmt.Fprint(stderr, "zaqar-bench: ", failureSummary(rep))
+		return 4
 	}
+	return 0
 }
 
 // check refuses flag values that would be silently meaningless.
@@ -139,9 +216,13 @@ func run(ctx context.Context, c config) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("ceiling: %w", err)
 		}
+		if rep.FailedRequests > 0 {
+			// A share of a ceiling that failed means nothing.
+			return Report{}, fmt.Errorf("ceiling %s: %s", c.ceiling, failureSummary(rep))
+		}
 		ceiling = rep.Ops["post"].RPS
 		if !c.jsonOnly {
-			fmt.Fprintf(os.Stderr, "ceiling: %.0f req/s against %s\n", ceiling, c.ceiling)
+			fmt.Fprintf(c.stderr, "ceiling: %.0f req/s against %s\n", ceiling, c.ceiling)
 		}
 	}
 	rep, err := load(ctx, c, false)
@@ -151,6 +232,9 @@ func run(ctx context.Context, c config) (Report, error) {
 
 // load runs one measured phase.
 func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
+	if c.stderr == nil {
+		c.stderr = io.Discard
+	}
 	runID := uuid.NewString()[:8]
 	queues := make([]string, max(c.queues, 1))
 	for i := range queues {
@@ -167,7 +251,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 			return Report{}, err
 		}
 		if !c.jsonOnly {
-			fmt.Fprintf(os.Stderr, "%d idle WebSocket connections open\n", len(conns))
+			fmt.Fprintf(c.stderr, "%d idle WebSocket connections open\n", len(conns))
 		}
 	}
 
@@ -187,7 +271,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	defer stopConsumers()
 
 	var producers, others sync.WaitGroup
-	live := liveProgress(ctx, rec, c.jsonOnly || ceilingPhase)
+	live := liveProgress(ctx, c.stderr, rec, chk, c.jsonOnly || ceilingPhase)
 	for i := 0; i < c.producers; i++ {
 		producers.Add(1)
 		go func() {
@@ -243,6 +327,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	// delivered (long-polling consumers would otherwise wait out their
 	// wait) or each says its queue came up empty twice after the
 	// producers stopped.
+	drained := true
 	if c.consumers+c.wsConsumers > 0 {
 		deadline := time.After(c.drain)
 		tick := time.NewTicker(10 * time.Millisecond)
@@ -257,6 +342,7 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 				}
 			case <-deadline:
 				done = c.consumers + c.wsConsumers
+				drained = false
 			case <-ctx.Done():
 				done = c.consumers + c.wsConsumers
 			}
@@ -268,15 +354,32 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	if c.consumers+c.wsConsumers > 0 {
 		elapsed = time.Since(rec.start)
 	}
+	if !drained && !c.jsonOnly {
+		fmt.Fprintf(c.stderr, "drain deadline (-drain %v) reached before every message was consumed\n", c.drain)
+	}
+	// What the server still holds tells messages not consumed yet from
+	// messages lost. The ceiling handler keeps nothing.
+	onServer := int64(-1)
 	if !ceilingPhase {
+		onServer = 0
+		for _, q := range queues {
+			n, err := cl.queueTotal(context.WithoutCancel(ctx), q)
+			if err != nil {
+				rec.fail("stats", "error", err.Error())
+				onServer = -1
+				break
+			}
+			onServer += n
+		}
 		for _, q := range queues {
 			cl.deleteQueue(context.WithoutCancel(ctx), q)
 		}
 	}
-	rep := Report{Endpoint: c.endpoint, Seconds: elapsed.Seconds(), Ops: rec.report(elapsed)}
+	rep := Report{Endpoint: c.endpoint, Seconds: elapsed.Seconds(), Ops: rec.report(elapsed), OnServer: onServer}
+	rep.FailedRequests, rep.FirstErrors = rec.failures()
 	rep.Produced, rep.Consumed = chk.totals()
-	if c.consumers+c.wsConsumers > 0 {
-		rep.Lost = rep.Produced - rep.Consumed
+	if !ceilingPhase {
+		rep.Lost, rep.Undrained = lostAndUndrained(chk.unconsumed(), onServer, c.consumers+c.wsConsumers > 0)
 	}
 	rep.Duplicated, rep.OutOfOrder = chk.anomalies()
 	rep.Delivery = chk.deliveries()
@@ -290,15 +393,35 @@ func load(ctx context.Context, c config, ceilingPhase bool) (Report, error) {
 	return rep, nil
 }
 
-// liveProgress prints a line per second to stderr; the returned func stops it.
-func liveProgress(ctx context.Context, rec *recorder, quiet bool) func() {
+// lostAndUndrained splits the acknowledged messages nobody consumed:
+// those the server still holds were not drained (when consumers ran; in a
+// run without consumers they are simply stored), the rest are lost. With
+// the server's count unknown (onServer < 0) every one counts as lost.
+func lostAndUndrained(unconsumed, onServer int64, consumers bool) (lost, undrained int64) {
+	if onServer < 0 {
+		if !consumers {
+			return 0, 0 // nothing to check against
+		}
+		return unconsumed, 0
+	}
+	held := min(unconsumed, onServer)
+	if !consumers {
+		return unconsumed - held, 0
+	}
+	return unconsumed - held, held
+}
+
+// liveProgress prints a line per second to w; the returned func stops it.
+func liveProgress(ctx context.Context, w io.Writer, rec *recorder, chk *checker, quiet bool) func() {
 	if quiet {
 		return func() {}
 	}
 	// On a terminal the line is redrawn; in a log, one line a second.
 	eol := "\n"
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		eol = ""
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			eol = ""
+		}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -308,14 +431,14 @@ func liveProgress(ctx context.Context, rec *recorder, quiet bool) func() {
 		for {
 			select {
 			case <-done:
-				fmt.Fprintln(os.Stderr)
+				fmt.Fprintln(w)
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
 				reqs, fails := rec.snapshot()
-				fmt.Fprintf(os.Stderr, "\r%6.0fs  %8d req/s  %10d requests  %6d errors%s",
-					time.Since(rec.start).Seconds(), reqs-last, reqs, fails, eol)
+				produced, consumed := chk.totals()
+				fmt.Fprintf(w, "\r%s%s", progressLine(time.Since(rec.start), producersDone(rec), reqs-last, reqs, fails, produced, consumed), eol)
 				last = reqs
 			}
 		}
@@ -323,12 +446,33 @@ func liveProgress(ctx context.Context, rec *recorder, quiet bool) func() {
 	return func() { close(done) }
 }
 
+// progressLine is one second's progress; once the producers have stopped
+// the run is draining and the line says how far.
+func progressLine(elapsed time.Duration, draining bool, perSec, reqs, fails, produced, consumed int64) string {
+	line := fmt.Sprintf("%6.0fs  %-9s %8d req/s  %10d requests  %6d errors", elapsed.Seconds(), "producing", perSec, reqs, fails)
+	if draining {
+		line = fmt.Sprintf("%6.0fs  %-9s %8d req/s  %10d requests  %6d errors  %d of %d messages consumed",
+			elapsed.Seconds(), "draining", perSec, reqs, fails, consumed, produced)
+	}
+	return line
+}
+
 // ceilingServer answers every request like a message post would, doing
 // nothing: the most this machine can serve through net/http.
-func ceilingServer(args []string) {
-	fs := flag.NewFlagSet("ceiling-server", flag.ExitOnError)
+func ceilingServer(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ceiling-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "zaqar-bench ceiling-server answers every request as a message post would (201, a resources\ndocument), doing nothing: the ceiling for -ceiling.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", "127.0.0.1:9999", "listen address")
-	fs.Parse(args)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
 	body := []byte(`{"resources": ["/v2/queues/q/messages/00000000-0000-0000-0000-000000000000"]}`)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		buf := make([]byte, 4096)
@@ -342,9 +486,10 @@ func ceilingServer(args []string) {
 		w.WriteHeader(http.StatusCreated)
 		w.Write(body)
 	})
-	fmt.Fprintf(os.Stderr, "ceiling server on %s\n", *addr)
+	fmt.Fprintf(stderr, "ceiling server on %s\n", *addr)
 	if err := http.ListenAndServe(*addr, h); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "zaqar-bench ceiling-server:", err)
+		return 1
 	}
+	return 0
 }

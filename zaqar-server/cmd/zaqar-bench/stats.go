@@ -91,8 +91,9 @@ type recorder struct {
 
 type opStats struct {
 	hist     histogram
-	items    int64            // messages moved (a batch post counts its size)
-	failures map[string]int64 // by status or error kind
+	items    int64             // messages moved (a batch post counts its size)
+	failures map[string]int64  // by status or error kind
+	first    map[string]string // the first failure's detail per kind, for the summary
 }
 
 func newRecorder() *recorder {
@@ -102,7 +103,7 @@ func newRecorder() *recorder {
 func (r *recorder) op(name string) *opStats {
 	s := r.ops[name]
 	if s == nil {
-		s = &opStats{failures: map[string]int64{}}
+		s = &opStats{failures: map[string]int64{}, first: map[string]string{}}
 		r.ops[name] = s
 	}
 	return s
@@ -117,11 +118,25 @@ func (r *recorder) ok(name string, d time.Duration, items int) {
 	r.mu.Unlock()
 }
 
-// fail records a failed request; why is a status code or error kind.
-func (r *recorder) fail(name, why string) {
+// fail records a failed request; why is a status code or error kind,
+// detail what the server answered or the transport error (the first one of
+// each kind is kept for the summary).
+func (r *recorder) fail(name, why, detail string) {
 	r.mu.Lock()
-	r.op(name).failures[why]++
+	s := r.op(name)
+	if s.failures[why] == 0 {
+		s.first[why] = truncate(detail, 200)
+	}
+	s.failures[why]++
 	r.mu.Unlock()
+}
+
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 // snapshot returns requests and failures so far, for live progress.
@@ -139,15 +154,29 @@ func (r *recorder) snapshot() (reqs, fails int64) {
 
 // Report is the machine-readable summary (the JSON line).
 type Report struct {
-	Endpoint   string              `json:"endpoint"`
-	Seconds    float64             `json:"seconds"`
-	Ops        map[string]OpReport `json:"ops"`
-	Lost       int64               `json:"lost"`
-	Duplicated int64               `json:"duplicated_within_live_claim"`
-	OutOfOrder int64               `json:"out_of_order"`
-	Produced   int64               `json:"produced"`
-	Consumed   int64               `json:"consumed"`
-	Ceiling    float64             `json:"ceiling_rps,omitempty"`
+	Endpoint string              `json:"endpoint"`
+	Seconds  float64             `json:"seconds"`
+	Ops      map[string]OpReport `json:"ops"`
+	// Lost: messages acknowledged to a producer that were neither
+	// consumed nor, by GET .../stats after the run, on the server.
+	Lost int64 `json:"lost"`
+	// Undrained: acknowledged messages not consumed (consumers ran but
+	// the drain deadline came first) that the server still holds.
+	Undrained int64 `json:"undrained"`
+	// OnServer: messages the run's queues held after it (GET .../stats),
+	// -1 when they could not be counted (lost is then unverified).
+	OnServer   int64   `json:"on_server"`
+	Duplicated int64   `json:"duplicated_within_live_claim"`
+	OutOfOrder int64   `json:"out_of_order"`
+	Produced   int64   `json:"produced"`
+	Consumed   int64   `json:"consumed"`
+	Ceiling    float64 `json:"ceiling_rps,omitempty"`
+	// FailedRequests counts requests that failed, every operation together
+	// (the ops' errors say which and why).
+	FailedRequests int64 `json:"failed_requests"`
+	// FirstErrors holds the first failure of each kind, "op status" ->
+	// the server's answer or the transport error; not in the JSON line.
+	FirstErrors map[string]string `json:"-"`
 	// Delivery: from a post being sent to the claim answer carrying its
 	// message, first deliveries only (Requests counts messages).
 	Delivery *OpReport `json:"delivery,omitempty"`
@@ -175,6 +204,9 @@ func (r *recorder) report(elapsed time.Duration) map[string]OpReport {
 	defer r.mu.Unlock()
 	out := map[string]OpReport{}
 	for name, s := range r.ops {
+		if len(s.failures) == 0 {
+			s.failures = nil // no "errors" key
+		}
 		out[name] = OpReport{
 			Requests: s.hist.n,
 			RPS:      float64(s.hist.n) / elapsed.Seconds(),
@@ -185,6 +217,22 @@ func (r *recorder) report(elapsed time.Duration) map[string]OpReport {
 		}
 	}
 	return out
+}
+
+// failures returns the number of failed requests and the first failure
+// of each kind, keyed "op kind".
+func (r *recorder) failures() (int64, map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	first := map[string]string{}
+	for name, s := range r.ops {
+		for why, c := range s.failures {
+			n += c
+			first[name+" "+why] = s.first[why]
+		}
+	}
+	return n, first
 }
 
 func printTable(w io.Writer, rep Report) {
@@ -211,6 +259,12 @@ func printTable(w io.Writer, rep Report) {
 	tw.Flush()
 	fmt.Fprintf(w, "\nproduced %d, consumed %d: lost %d, duplicated within a live claim %d, out of order %d\n",
 		rep.Produced, rep.Consumed, rep.Lost, rep.Duplicated, rep.OutOfOrder)
+	switch {
+	case rep.OnServer < 0:
+		fmt.Fprintln(w, "lost is unverified: the queues' stats could not be read")
+	case rep.Undrained > 0:
+		fmt.Fprintf(w, "%d messages were not consumed before the drain deadline and are still on the server (not lost)\n", rep.Undrained)
+	}
 	if d := rep.Delivery; d != nil {
 		fmt.Fprintf(w, "delivery (post sent to claim answered), %d messages: p50 %.2f p90 %.2f p99 %.2f max %.2f ms\n", d.Requests, d.P50, d.P90, d.P99, d.Max)
 	}
@@ -222,6 +276,30 @@ func printTable(w io.Writer, rep Report) {
 			fmt.Fprintf(w, "post throughput is %.0f%% of the trivial-handler ceiling (%.0f req/s)\n", 100*p.RPS/rep.Ceiling, rep.Ceiling)
 		}
 	}
+}
+
+// failureSummary describes the failed requests, one line per operation
+// and kind with the first failure's detail; empty when none failed.
+func failureSummary(rep Report) string {
+	if rep.FailedRequests == 0 {
+		return ""
+	}
+	var total int64
+	for _, o := range rep.Ops {
+		total += o.Requests
+	}
+	var lines []string
+	for name, o := range rep.Ops {
+		for why, n := range o.Errors {
+			line := fmt.Sprintf("  %s %s: %d", name, why, n)
+			if d := rep.FirstErrors[name+" "+why]; d != "" {
+				line += " (first: " + d + ")"
+			}
+			lines = append(lines, line)
+		}
+	}
+	sort.Strings(lines)
+	return fmt.Sprintf("%d of %d requests failed:\n%s\n", rep.FailedRequests, total+rep.FailedRequests, strings.Join(lines, "\n"))
 }
 
 func printJSON(w io.Writer, rep Report) {

@@ -78,7 +78,7 @@ func (w *wsConn) reply(ctx context.Context) (int, json.RawMessage, error) {
 func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker, q string, id int) {
 	w, err := dialWS(ctx, c)
 	if err != nil {
-		rec.fail("ws-post", "dial")
+		rec.fail("ws-post", "dial", err.Error())
 		return
 	}
 	defer w.c.Close(websocket.StatusNormalClosure, "")
@@ -87,12 +87,12 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 	go func() {
 		defer close(readerDone)
 		for start := range inflight {
-			status, _, err := w.reply(ctx)
+			status, answer, err := w.reply(ctx)
 			if ctx.Err() != nil {
 				return
 			}
 			if err != nil || status != 201 {
-				rec.fail("ws-post", failureWS(status, err))
+				failedWS(rec, "ws-post", status, answer, err)
 				if err != nil {
 					return
 				}
@@ -117,7 +117,7 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 		}
 		if err := w.send(ctx, "message_post", map[string]any{"queue_name": q, "messages": msgs}, nil); err != nil {
 			if ctx.Err() == nil {
-				rec.fail("ws-post", "transport")
+				rec.fail("ws-post", "transport", err.Error())
 			}
 			break
 		}
@@ -130,7 +130,7 @@ func produceWS(ctx, until context.Context, c config, rec *recorder, chk *checker
 func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q string, id int, idle chan<- string) {
 	w, err := dialWS(ctx, c)
 	if err != nil {
-		rec.fail("ws-claim", "dial")
+		rec.fail("ws-claim", "dial", err.Error())
 		return
 	}
 	defer w.c.Close(websocket.StatusNormalClosure, "")
@@ -143,7 +143,7 @@ func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q str
 			return
 		}
 		if err != nil {
-			rec.fail("ws-claim", "transport")
+			rec.fail("ws-claim", "transport", err.Error())
 			return
 		}
 		if status == 204 {
@@ -156,7 +156,7 @@ func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q str
 			continue
 		}
 		if status != 201 {
-			rec.fail("ws-claim", strconv.Itoa(status))
+			rec.fail("ws-claim", strconv.Itoa(status), string(body))
 			continue
 		}
 		empties = 0
@@ -176,9 +176,9 @@ func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q str
 		keys := chk.claimedBatch(id, bodies, start)
 		for i, m := range doc.Messages {
 			start := time.Now()
-			status, _, err := w.call(ctx, "message_delete", map[string]any{"queue_name": q, "message_id": m.ID, "claim_id": doc.ClaimID}, nil)
+			status, answer, err := w.call(ctx, "message_delete", map[string]any{"queue_name": q, "message_id": m.ID, "claim_id": doc.ClaimID}, nil)
 			if err != nil || status != 204 {
-				rec.fail("ws-delete", failureWS(status, err))
+				failedWS(rec, "ws-delete", status, answer, err)
 				continue
 			}
 			rec.ok("ws-delete", time.Since(start), 1)
@@ -189,11 +189,12 @@ func consumeWS(ctx context.Context, c config, rec *recorder, chk *checker, q str
 	}
 }
 
-func failureWS(status int, err error) string {
+func failedWS(rec *recorder, op string, status int, body []byte, err error) {
 	if err != nil {
-		return "transport"
+		rec.fail(op, "transport", err.Error())
+		return
 	}
-	return strconv.Itoa(status)
+	rec.fail(op, strconv.Itoa(status), string(body))
 }
 
 // openIdle opens c.wsIdle connections that only answer pings, 64 dials at
