@@ -6,10 +6,13 @@
 //
 // Durability and order: the engine appends each mutation to the journal
 // inside the critical section that applies it, so the file receives changes
-// in exactly the order memory applied them. One goroutine commits whatever
-// is pending in one bbolt transaction (one fsync), and a call returns only
-// after the batch holding its change has committed: once a write returns
-// nil it survives kill -9, and concurrent writers share fsyncs. Reads also
+// in exactly the order memory applied them. One goroutine appends whatever
+// is pending to a write-ahead log next to the file (zaqar.db-wal: one write,
+// one fdatasync; see wal.go), and a call returns only after the batch
+// holding its change is synced: once a write returns nil it survives
+// kill -9, and concurrent writers share fsyncs. The logged batches reach
+// the bbolt file in one transaction per 8 MiB of log and at Close; Open
+// replays the log into it first. Reads also
 // wait for what they observed to be on disk, so a client is never shown
 // state a crash could take back. Each queue's marker counter is stored with
 // it, so markers keep growing across restarts; deleting a queue deletes its
@@ -24,6 +27,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -43,6 +47,10 @@ var _ storage.Store = (*Store)(nil)
 
 // FileName is the file Open uses when given a data directory.
 const FileName = "zaqar.db"
+
+// walSuffix names the write-ahead log next to the file (zaqar.db-wal):
+// the two belong together.
+const walSuffix = "-wal"
 
 // Store is the embedded store; it is safe for concurrent use.
 type Store struct {
@@ -103,10 +111,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", file, err)
 	}
+	w, err := openWAL(file+walSuffix, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
 	syncDir(filepath.Dir(file))
-	j := newJournal(db)
+	j := newJournal(db, w)
 	engine := memory.New(memory.WithClock(o.clock), memory.WithJournal(j))
 	if err := load(db, engine, o.clock.Now().UnixNano()); err != nil {
+		w.f.Close()
 		db.Close()
 		return nil, fmt.Errorf("embedded: load %s: %w", file, err)
 	}
@@ -131,7 +145,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.journal.healthy() }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.journal.close()
-		s.closeErr = s.db.Close()
+		werr := s.journal.wal.f.Close()
+		s.closeErr = errors.Join(s.db.Close(), werr)
 	})
 	return s.closeErr
 }

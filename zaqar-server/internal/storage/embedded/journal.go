@@ -15,13 +15,18 @@ import (
 var errClosed = errors.New("embedded store is closed")
 
 // journal is the group commit: the engine appends changes in the order it
-// applies them, one goroutine writes everything pending in a single bbolt
-// transaction (one fsync), and writers wait for their sequence. While a
-// commit runs the next batch gathers, so concurrent writers share fsyncs.
-// Batches are committed strictly in append order, so a file never holds a
-// change without every change appended before it.
+// applies them, one goroutine writes everything pending as one record of
+// the write-ahead log (one fdatasync, wal.go), and writers wait for their
+// sequence. While a write runs the next batch gathers, so concurrent
+// writers share fsyncs. Batches are written strictly in append order, so
+// the files never hold a change without every change appended before it.
+// The logged batches reach bbolt in one transaction per checkpoint.
 type journal struct {
-	db *bbolt.DB
+	db  *bbolt.DB
+	wal *wal
+	// unapplied: logged batches not yet in bbolt, in order (only run
+	// touches it). Whole batches, not their changes copied one by one.
+	unapplied [][]memory.Change
 
 	mu      sync.Mutex
 	synced  sync.Cond // broadcast when durable or err moves
@@ -37,8 +42,8 @@ type journal struct {
 
 var _ memory.Journal = (*journal)(nil)
 
-func newJournal(db *bbolt.DB) *journal {
-	j := &journal{db: db, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newJournal(db *bbolt.DB, w *wal) *journal {
+	j := &journal{db: db, wal: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	j.synced.L = &j.mu
 	return j
 }
@@ -100,14 +105,7 @@ func (j *journal) run() {
 		j.pending = nil
 		j.mu.Unlock()
 		if len(batch) > 0 && !failed {
-			err := j.db.Update(func(tx *bbolt.Tx) error {
-				for _, c := range batch {
-					if err := apply(tx, c); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err := j.wal.append(batch)
 			j.mu.Lock()
 			if err != nil {
 				j.err = err
@@ -116,11 +114,46 @@ func (j *journal) run() {
 			}
 			j.synced.Broadcast()
 			j.mu.Unlock()
+			if err == nil {
+				j.unapplied = append(j.unapplied, batch)
+			}
+		}
+		if len(j.unapplied) > 0 && (closing || j.wal.off >= walCheckpoint) {
+			if err := j.checkpoint(); err != nil {
+				j.mu.Lock()
+				if j.err == nil {
+					j.err = err
+				}
+				j.synced.Broadcast()
+				j.mu.Unlock()
+			}
 		}
 		if closing {
 			return
 		}
 	}
+}
+
+// checkpoint applies the logged changes to bbolt in one transaction and
+// then starts the log over. A crash between the two replays changes bbolt
+// already has, which rewrites the same records: harmless.
+func (j *journal) checkpoint() error {
+	err := j.db.Update(func(tx *bbolt.Tx) error {
+		for _, batch := range j.unapplied {
+			for _, c := range batch {
+				if err := apply(tx, c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	clear(j.unapplied) // the records are the engine's: let them go
+	j.unapplied = j.unapplied[:0]
+	return j.wal.restart()
 }
 
 // close commits what is pending and stops the loop; later Syncs fail.

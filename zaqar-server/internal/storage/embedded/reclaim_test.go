@@ -144,7 +144,10 @@ func TestCommitFailure(t *testing.T) {
 	defer s.Close()
 	q := zaqar.QueueRef{Project: "p", Name: "q"}
 	post(t, s, q, 1, time.Hour)
-	s.db.Close() // commits now fail with bbolt.ErrDatabaseNotOpen
+	// Writes now fail: the log's with os.ErrClosed, a checkpoint's with
+	// bbolt.ErrDatabaseNotOpen.
+	s.journal.wal.f.Close()
+	s.db.Close()
 
 	_, err = s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`2`), TTL: time.Hour}})
 	if zaqar.KindOf(err) != zaqar.Unavailable {
