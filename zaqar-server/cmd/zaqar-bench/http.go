@@ -317,7 +317,9 @@ func churnHTTP(ctx context.Context, cl *client, rec *recorder, runID string, id 
 		}
 		rec.ok("queue-create", time.Since(start), 0)
 		start = time.Now()
-		status, _, answer, err = cl.do(ctx, "DELETE", q, nil)
+		// Completed even when the run ends meanwhile: the queue goes, and
+		// a cancelled request is not counted as a failure.
+		status, _, answer, err = cl.do(context.WithoutCancel(ctx), "DELETE", q, nil)
 		if err != nil || status != http.StatusNoContent {
 			failed(rec, "queue-delete", status, answer, err)
 			continue
