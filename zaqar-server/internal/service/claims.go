@@ -85,9 +85,17 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 	}
 	var c zaqar.Claim
 	var msgs []zaqar.Message
+	sctx := ctx
+	if d > 0 {
+		// A waiting claim is often woken just as its client gives up (a
+		// consumer stopping): the claim is made whole, then released below,
+		// rather than cut off midway, made but unknown, holding its
+		// messages until it expires.
+		sctx = context.WithoutCancel(ctx)
+	}
 	err = s.await(ctx, q, true, d, func() (bool, error) {
 		var err error
-		c, msgs, err = s.store.Claims().Create(ctx, q, opts)
+		c, msgs, err = s.store.Claims().Create(sctx, q, opts)
 		if err != nil && !errors.Is(err, storage.ErrQueueNotFound) {
 			return false, storeErr(err, "Claim could not be created.")
 		}
@@ -95,6 +103,13 @@ func (s *Service) CreateClaim(ctx context.Context, q zaqar.QueueRef, body []byte
 	})
 	if err != nil {
 		return zaqar.Claim{}, nil, err
+	}
+	if d > 0 && c.ID != "" && ctx.Err() != nil {
+		// Nobody reads the answer: give the messages back now.
+		if err := s.DeleteClaim(sctx, q, c.ID); err != nil {
+			s.log.Warn("long polling: releasing the claim of a client gone", "project", q.Project, "queue", q.Name, "claim", c.ID, "err", err)
+		}
+		return zaqar.Claim{}, nil, nil
 	}
 	return c, s.openAll(msgs), nil
 }

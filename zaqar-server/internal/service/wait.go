@@ -402,6 +402,14 @@ func (s *Service) await(ctx context.Context, q zaqar.QueueRef, claim bool, wait 
 		case <-ctx.Done():
 			return nil // the client went: nobody reads the answer
 		}
+		if ctx.Err() != nil {
+			// Woken as the client went: no look for nobody, and the
+			// wake-up goes to the next claimer.
+			if claim {
+				s.waiters.wake(q, 1)
+			}
+			return nil
+		}
 		// Before the next look, so a post during it wakes us again.
 		s.waiters.requeue(w)
 	}

@@ -498,3 +498,45 @@ func TestWaitRecheckShared(t *testing.T) {
 		}
 	}
 }
+
+// afterClaimStore runs after on each claim its store made.
+type afterClaimStore struct {
+	storage.Store
+	after func(zaqar.Claim)
+}
+
+func (s afterClaimStore) Claims() storage.ClaimStore { return afterClaims{s.Store.Claims(), s.after} }
+
+type afterClaims struct {
+	storage.ClaimStore
+	after func(zaqar.Claim)
+}
+
+func (c afterClaims) Create(ctx context.Context, q zaqar.QueueRef, p storage.ClaimOptions) (zaqar.Claim, []zaqar.Message, error) {
+	cl, msgs, err := c.ClaimStore.Create(ctx, q, p)
+	if err == nil && cl.ID != "" {
+		c.after(cl)
+	}
+	return cl, msgs, err
+}
+
+// TestWaitClientGoneReleases: a waiting claim woken just as its client
+// goes (a consumer stopping) is made and released at once, so its
+// messages are claimable again, not held unseen until the claim expires.
+func TestWaitClientGoneReleases(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s := waitService(afterClaimStore{memory.New(), func(zaqar.Claim) { cancel() }}, time.Hour, nil)
+	q := testQueue()
+	since := looks(s)
+	got := claimWaiting(ctx, s, q, 3600)
+	claimsWaiting(t, s, 1, since)
+	post(t, s, q, 1)
+	if r := result(t, got); len(r.msgs) != 0 {
+		t.Fatalf("the gone client's claim answered %d messages", len(r.msgs))
+	}
+	_, msgs, err := s.CreateClaim(t.Context(), q, nil, ptr(1), nil)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("claim after the client went: %d messages, %v; want the released message", len(msgs), err)
+	}
+}
