@@ -11,6 +11,9 @@ short, in their shape: a request function per call, a result with Extract.
     messages.Create takes only maps.
   - CreateClaim returns the claim id and the claimed messages with raw bodies
     and their ids, which claims.Create leaves inside each message's href.
+  - CreateClaimOpts and ListMessagesOpts add Wait, zaqar-server's long
+    polling (docs/long-polling.md): the server holds a claim or a listing
+    that finds nothing up to Wait seconds. Zaqar ignores it.
 
 Everything else (queue metadata, stats, sharing, deleting messages and
 claims, renewing claims) is gophercloud's own.
@@ -36,6 +39,11 @@ Example to list the messages of a queue, claimed ones and one's own too
 Example to post an event
 
 	ids, err := zaqarapi.PostMessages(ctx, client, "events", zaqarapi.NewMessage{TTL: 3600, Body: ev}).Extract()
+
+Example to claim messages, waiting up to 20 seconds for some on zaqar-server
+
+	claim, err := zaqarapi.CreateClaim(ctx, client, "events", zaqarapi.CreateClaimOpts{
+		CreateOpts: claims.CreateOpts{TTL: 60, Grace: 60, Limit: 10}, Wait: 20}).Extract()
 
 Example to claim messages
 

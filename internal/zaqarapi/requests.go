@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/claims"
@@ -25,8 +26,9 @@ func CreateQueue(ctx context.Context, c *gophercloud.ServiceClient, queue string
 	return
 }
 
-// ListMessages pages the messages of queue; opts as messages.List's (nil:
-// Zaqar's defaults). Read the pages with ExtractMessages.
+// ListMessages pages the messages of queue; opts as messages.List's, or
+// ListMessagesOpts to wait (nil: Zaqar's defaults). Read the pages with
+// ExtractMessages.
 func ListMessages(c *gophercloud.ServiceClient, queue string, opts messages.ListOptsBuilder) pagination.Pager {
 	url := messagesURL(c, queue)
 	if opts != nil {
@@ -65,8 +67,9 @@ func PostMessages(ctx context.Context, c *gophercloud.ServiceClient, queue strin
 	return
 }
 
-// CreateClaim claims messages of queue; opts as claims.Create's. With
-// nothing to claim Zaqar answers 204 and Extract returns an empty Claim.
+// CreateClaim claims messages of queue; opts as claims.Create's, or
+// CreateClaimOpts to wait. With nothing to claim Zaqar answers 204 and
+// Extract returns an empty Claim.
 func CreateClaim(ctx context.Context, c *gophercloud.ServiceClient, queue string, opts claims.CreateOptsBuilder) (r CreateClaimResult) {
 	b, q, err := opts.ToClaimCreateRequest()
 	if err != nil {
@@ -78,4 +81,58 @@ func CreateClaim(ctx context.Context, c *gophercloud.ServiceClient, queue string
 	})
 	_, r.Header, r.Err = gophercloud.ParseResponse(resp, err)
 	return
+}
+
+// Long polling is zaqar-server's extension (docs/long-polling.md): with
+// wait=S a claim or a listing that finds nothing is held up to S seconds
+// (the server's [transport] max_wait at most) and answered as soon as
+// something arrives. Zaqar ignores the parameter and answers at once.
+
+// errNegativeWait: the server would refuse it (400); say so before asking.
+var errNegativeWait = errors.New("wait must not be negative")
+
+// CreateClaimOpts are claims.CreateOpts plus Wait.
+type CreateClaimOpts struct {
+	claims.CreateOpts
+	// Wait asks the server to hold the request up to Wait seconds while
+	// there is nothing to claim; 0 does not send the parameter.
+	Wait int
+}
+
+// ToClaimCreateRequest implements claims.CreateOptsBuilder.
+func (o CreateClaimOpts) ToClaimCreateRequest() (map[string]any, string, error) {
+	if o.Wait < 0 {
+		return nil, "", errNegativeWait
+	}
+	b, q, err := o.CreateOpts.ToClaimCreateRequest()
+	return b, withWait(q, o.Wait), err
+}
+
+// ListMessagesOpts are messages.ListOpts plus Wait.
+type ListMessagesOpts struct {
+	messages.ListOpts
+	// Wait asks the server to hold the first page up to Wait seconds while
+	// it would be empty; 0 does not send the parameter. Zaqar's next links
+	// do not carry it: later pages never wait.
+	Wait int
+}
+
+// ToMessageListQuery implements messages.ListOptsBuilder.
+func (o ListMessagesOpts) ToMessageListQuery() (string, error) {
+	if o.Wait < 0 {
+		return "", errNegativeWait
+	}
+	q, err := o.ListOpts.ToMessageListQuery()
+	return withWait(q, o.Wait), err
+}
+
+// withWait adds wait to query ("" or "?..."), when set.
+func withWait(query string, wait int) string {
+	if wait == 0 {
+		return query
+	}
+	if query == "" {
+		return "?wait=" + strconv.Itoa(wait)
+	}
+	return query + "&wait=" + strconv.Itoa(wait)
 }

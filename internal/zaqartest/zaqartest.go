@@ -6,12 +6,14 @@
 package zaqartest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +81,52 @@ func moduleRoot() (string, error) {
 // it names none) and returns its base URL, e.g. http://127.0.0.1:PORT.
 func Start(t testing.TB, conf string) string {
 	t.Helper()
+	url, _ := start(t, conf, false)
+	return url
+}
+
+// StartWaiters runs zaqar-server as Start does, with its metrics listener
+// on, and returns its base URL and a function reporting how many requests
+// it holds now (long polling, the zaqar_waiters gauge): the signal that a
+// client is waiting on it.
+func StartWaiters(t testing.TB, conf string) (string, func() int) {
+	t.Helper()
+	url, metricsPort := start(t, conf, true)
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	return url, func() int {
+		n, err := waiters(metrics)
+		if err != nil {
+			t.Logf("zaqar-server metrics: %v", err)
+			return -1
+		}
+		return n
+	}
+}
+
+func waiters(metrics string) (int, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(metrics)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "zaqar_waiters "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return int(f), err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s: no zaqar_waiters", metrics)
+}
+
+// start runs the server; with metrics, its metrics listener too, on the
+// port it returns.
+func start(t testing.TB, conf string, metrics bool) (string, int) {
+	t.Helper()
 	bin, err := build()
 	if err != nil {
 		t.Fatal(err)
@@ -92,12 +140,19 @@ func Start(t testing.TB, conf string) string {
 		conf += "\n[drivers:transport:websocket]\nport = 0\n"
 	}
 	confFile := filepath.Join(dir, "zaqar.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
+			t.Fatal(err)
+		}
+		text, metricsPort := conf, 0
+		if metrics {
+			if metricsPort, err = freePort(); err != nil {
+				t.Fatal(err)
+			}
+			text += fmt.Sprintf("\n[metrics]\nenabled = true\nbind = 127.0.0.1\nport = %d\n", metricsPort)
+		}
+		if err := os.WriteFile(confFile, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%d.log", attempt)))
@@ -123,7 +178,7 @@ func Start(t testing.TB, conf string) string {
 				}
 				logFile.Close()
 			})
-			return url
+			return url, metricsPort
 		}
 		cmd.Process.Kill()
 		<-done
@@ -132,7 +187,7 @@ func Start(t testing.TB, conf string) string {
 		t.Logf("zaqar-server on port %d did not start:\n%s", port, log)
 	}
 	t.Fatal("zaqar-server did not start")
-	return ""
+	return "", 0
 }
 
 // waitUp waits for GET / to answer 300 (it does whatever the auth
