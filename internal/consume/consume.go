@@ -32,7 +32,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zaqar-go/suite/internal/heatevent"
-	"github.com/zaqar-go/suite/internal/zaqarapi"
 )
 
 // Delivery is one claimed event given to a handler.
@@ -117,10 +116,16 @@ func New(cfg Config, log *slog.Logger) *Listener {
 // later; the sink queue's _max_claim_count (heatsink prepare) sends it to
 // the dead-letter queue after that many claims.
 type ClaimConfig struct {
-	TTL   int           `yaml:"ttl"`   // seconds, default 60
-	Grace int           `yaml:"grace"` // seconds, default 60
-	Limit int           `yaml:"limit"` // messages per claim, default 10
-	Poll  time.Duration `yaml:"poll"`  // wait after an empty claim, default 2s
+	TTL   int `yaml:"ttl"`   // seconds, default 60
+	Grace int `yaml:"grace"` // seconds, default 60
+	Limit int `yaml:"limit"` // messages per claim, default 10
+	// Wait asks the server to hold a claim that finds nothing up to Wait
+	// (long polling, a zaqar-server extension; see Poller); 0 does not.
+	// Whole seconds, at most MaxWait.
+	Wait time.Duration `yaml:"wait"`
+	// Poll is the pause after an empty claim the server did not hold (all
+	// of them without Wait, or from a Zaqar), default 2s.
+	Poll time.Duration `yaml:"poll"`
 	// ReleaseFailed releases the claim after a batch with failures, so
 	// failed events come back at once (still counted by _max_claim_count)
 	// instead of after the claim TTL.
@@ -176,6 +181,12 @@ func (l *Listener) Run(ctx context.Context) error {
 		case <-work.Done():
 		}
 	}()
+	if l.claim.Wait > 0 {
+		l.log.Info("claiming with long polling: the server holds an empty claim; pausing after one it does not hold",
+			"wait", l.claim.Wait, "poll", l.claim.Poll)
+	} else {
+		l.log.Info("claiming without long polling: pausing after an empty claim", "poll", l.claim.Poll)
+	}
 	var wg sync.WaitGroup
 	for _, s := range l.sources {
 		for range s.Workers {
@@ -191,46 +202,51 @@ func (l *Listener) Run(ctx context.Context) error {
 }
 
 func (l *Listener) loop(ctx, work context.Context, s Queue) {
+	p := &Poller{Wait: l.claim.Wait, Poll: l.claim.Poll, Log: l.log}
 	for ctx.Err() == nil {
-		n, err := l.once(ctx, work, s)
+		_, pause, err := l.once(ctx, work, s, p)
 		if err != nil && ctx.Err() == nil {
 			l.log.Warn("claim failed", "queue", s.Name, "err", err)
 		}
-		if n == 0 || err != nil {
+		if pause > 0 {
+			t := time.NewTimer(pause)
 			select {
 			case <-ctx.Done():
-			case <-time.After(l.claim.Poll):
+			case <-t.C:
 			}
+			t.Stop()
 		}
 	}
 }
 
-// Once makes one claim on queue and handles what it got; it returns the
-// number of messages claimed.
+// Once makes one claim on queue, without long polling, and handles what
+// it got; it returns the number of messages claimed.
 func (l *Listener) Once(ctx context.Context, queue string) (int, error) {
 	for _, s := range l.sources {
 		if s.Name == queue {
-			return l.once(ctx, ctx, s)
+			n, _, err := l.once(ctx, ctx, s, &Poller{Poll: l.claim.Poll})
+			return n, err
 		}
 	}
 	return 0, fmt.Errorf("not listening on %s", queue)
 }
 
-// once claims a batch from s and handles it. ctx ending means stop: no
-// new claim, no new message; work is what actions and the requests that
-// finish a message run under (it outlives ctx by the shutdown grace).
-func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
-	// The claim request outlives ctx: a claim Zaqar made whose answer was
-	// dropped would hold its messages, unknown, for the claim TTL.
-	cctx, cancel := context.WithTimeout(work, 30*time.Second)
-	got, err := zaqarapi.CreateClaim(cctx, s.Client, s.Name, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit}).Extract()
-	cancel()
+// once claims a batch from s with p and handles it; it returns the number
+// of messages claimed and p's pause before the next claim. ctx ending
+// means stop: no new claim, no new message, a waiting claim given up;
+// work is what actions and the requests that finish a message run under
+// (it outlives ctx by the shutdown grace).
+func (l *Listener) once(ctx, work context.Context, s Queue, p *Poller) (int, time.Duration, error) {
+	got, pause, err := p.Claim(ctx, s.Client, s.Name, claims.CreateOpts{TTL: l.claim.TTL, Grace: l.claim.Grace, Limit: l.claim.Limit})
+	if err != nil && ctx.Err() != nil {
+		return 0, pause, nil // a waiting claim given up at the stop: not a failure
+	}
 	l.metrics.claimAnswered(err)
 	if err != nil {
-		return 0, err
+		return 0, pause, err
 	}
 	if len(got.Messages) == 0 {
-		return 0, nil
+		return 0, pause, nil
 	}
 	l.metrics.seen(len(got.Messages))
 	claimID := got.ID
@@ -251,7 +267,7 @@ func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
 	for i, m := range got.Messages {
 		if ctx.Err() != nil {
 			l.handBack(work, s, claimID, len(got.Messages)-i)
-			return i, nil
+			return i, pause, nil
 		}
 		keep()
 		ev, err := heatevent.Decode(m.Body)
@@ -271,7 +287,7 @@ func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
 		switch l.handle(ctx, work, d, keep) {
 		case stopped:
 			l.handBack(work, s, claimID, len(got.Messages)-i)
-			return i, nil
+			return i, pause, nil
 		case failedAction:
 			failed[key] = true
 			continue
@@ -287,7 +303,7 @@ func (l *Listener) once(ctx, work context.Context, s Queue) (int, error) {
 			l.log.Warn("claim release failed", "queue", s.Name, "claim", claimID, "err", err)
 		}
 	}
-	return len(got.Messages), nil
+	return len(got.Messages), pause, nil
 }
 
 // handBack deletes a claim when stopping, so that its messages not yet
