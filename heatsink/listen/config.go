@@ -15,7 +15,7 @@ import (
 
 // Config is a listeners.yml file.
 //
-//	claim: {ttl: 60, grace: 60, limit: 10, poll: 2s, release_failed: false}
+//	claim: {ttl: 60, grace: 60, limit: 10, wait: 20s, poll: 2s, release_failed: false}
 //	retry: {attempts: 4, initial: 1s, max: 30s}  # a failed action, within one claim
 //	shutdown_grace: 5s                 # actions under way may finish after SIGTERM
 //	queues:
@@ -118,14 +118,30 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := yamlfile.Decode(file, data, &c); err != nil {
 		return nil, err
 	}
+	doc := yamlfile.Parse(file, data)
+	if doc.Find("claim", "wait") == nil {
+		c.Claim.Wait = DefaultWait // absent; 0s turns waiting off
+	}
 	c.defaults()
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if err := c.checkValues(yamlfile.Parse(file, data)); err != nil {
+	if err := c.checkValues(doc); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// DefaultWait is claim.wait when a listeners.yml leaves it out: zaqar-server's
+// default [transport] max_wait.
+const DefaultWait = 20 * time.Second
+
+// CheckWait checks a claim wait: whole seconds, 0 (off) to consume.MaxWait.
+func CheckWait(d time.Duration) error {
+	if d < 0 || d > consume.MaxWait || d%time.Second != 0 {
+		return fmt.Errorf("claim wait %s: must be whole seconds from 0s (off) to %s", d, consume.MaxWait)
+	}
+	return nil
 }
 
 // checkValues checks what Heat's names and URLs allow, each problem at
@@ -209,6 +225,12 @@ func (c *Config) check() error {
 	}
 	if c.Claim.Limit < 1 || c.Claim.Limit > 20 {
 		return fmt.Errorf("claim limit must be 1..20")
+	}
+	if err := CheckWait(c.Claim.Wait); err != nil {
+		return err
+	}
+	if c.Claim.Poll < 0 {
+		return errors.New("claim poll must not be negative")
 	}
 	if len(c.Queues) == 0 {
 		return errors.New("no queues to listen on")

@@ -28,7 +28,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Claim.TTL != 120 || c.Claim.Grace != 60 || c.Claim.Limit != 5 || c.Claim.Poll != 2*time.Second {
+	if c.Claim.TTL != 120 || c.Claim.Grace != 60 || c.Claim.Limit != 5 || c.Claim.Poll != 2*time.Second || c.Claim.Wait != 20*time.Second {
 		t.Errorf("claim = %+v", c.Claim)
 	}
 	if c.Queues[0].Workers != 1 || c.Queues[1].Workers != 2 || c.Queues[1].SignedURL != "other.json" {
@@ -58,6 +58,10 @@ rules:
 		{"both at once", "queues: [{name: q}]\nrules: [{webhook: {url: \"x\"}, match: {status: DONE}}]\n", "l.yml:2:47: rule rule 1: match status \"DONE\"" /* and the url, on the next line */},
 		{"retry", "retry: {initial: 2s, max: 1s}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "retry:"},
 		{"shutdown grace", "shutdown_grace: -1s\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "shutdown_grace"},
+		{"wait too long", "claim: {wait: 31s}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim wait 31s: must be whole seconds from 0s (off) to 30s"},
+		{"wait not whole seconds", "claim: {wait: 1500ms}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim wait 1.5s"},
+		{"wait negative", "claim: {wait: -1s}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim wait -1s"},
+		{"poll negative", "claim: {poll: -1s}\nqueues: [{name: q}]\nrules: [{command: [x]}]\n", "claim poll must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig("l.yml", []byte(tc.doc))
@@ -71,6 +75,26 @@ rules:
 				t.Errorf("ParseConfig = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// claim.wait absent is the default; 0 turns waiting off.
+func TestParseConfigWait(t *testing.T) {
+	for _, tc := range []struct {
+		claim string
+		want  time.Duration
+	}{
+		{"{}", DefaultWait},
+		{"{wait: 0s}", 0},
+		{"{wait: 5s}", 5 * time.Second},
+		{"{wait: 30s}", 30 * time.Second},
+	} {
+		c, err := ParseConfig("l.yml", []byte("claim: "+tc.claim+"\nqueues: [{name: q}]\nrules: [{command: [x]}]\n"))
+		if err != nil {
+			t.Errorf("claim %s: %v", tc.claim, err)
+		} else if c.Claim.Wait != tc.want {
+			t.Errorf("claim %s: wait %s, want %s", tc.claim, c.Claim.Wait, tc.want)
+		}
 	}
 }
 

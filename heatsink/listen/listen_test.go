@@ -30,6 +30,7 @@ import (
 	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -395,13 +396,7 @@ func TestListenSharedQueue(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.Run(ctx) }()
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := stats(t, c, "sink"); s.Total == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the queue drained", 30*time.Second, 50*time.Millisecond, func() bool { return stats(t, c, "sink").Total == 0 })
 	cancel()
 	wg.Wait()
 	if len(handled) != len(msgs) {
@@ -412,6 +407,45 @@ func TestListenSharedQueue(t *testing.T) {
 			t.Errorf("event %s handled %d times", id, n)
 		}
 	}
+}
+
+// With a listeners.yml that leaves claim.wait out, the listener's claims
+// wait on the server: an event posted while it waits is handled at once,
+// though claim.poll is an hour.
+func TestListenLongPoll(t *testing.T) {
+	url, waiting := zaqartest.StartWaiters(t, "")
+	c := cloud.NoAuth(url, "heatsink-wait")
+	got := make(chan string, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("X-Heat-Event-ID")
+	}))
+	defer hook.Close()
+	conf, err := listen.ParseConfig("listeners.yml", []byte(fmt.Sprintf(
+		"claim: {poll: 1h}\nqueues: [{name: sink}]\nrules: [{webhook: {url: %q}}]\n", hook.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := listen.New(conf, connectTo(c), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	exited := make(chan struct{})
+	go func() { defer close(exited); l.Run(ctx) }()
+	testenv.Eventually(t, "the listener's claim held by the server", 30*time.Second, 20*time.Millisecond, func() bool { return waiting() == 1 })
+	msg := sinkMessages(t)[0]
+	post(t, c, "sink", []capturedMessage{msg})
+	want, _ := heatevent.Decode(msg.Body)
+	select {
+	case id := <-got:
+		if id != want.ID {
+			t.Errorf("webhook got event %s, want %s", id, want.ID)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the event posted while the listener waited was not handled")
+	}
+	cancel()
+	<-exited
 }
 
 // A stop (SIGTERM) lets the action under way finish within the shutdown

@@ -47,6 +47,9 @@ queue. An event is deleted once every matching action succeeded; a failed
 action is retried with backoff, and then comes back with a later claim
 until the dead-letter queue takes it. SIGTERM or SIGINT: no new claims,
 actions under way get shutdown_grace, the rest is handed back at once.
+Claims long-poll (--wait, claim.wait): zaqar-server holds an empty claim
+until an event arrives; against a Zaqar that answers at once the listener
+pauses claim.poll between empty claims.
 
 Example:
   heatsink listen --config /etc/heatsink/listeners.yml --metrics-addr 127.0.0.1:9107

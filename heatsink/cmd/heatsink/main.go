@@ -160,7 +160,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "listen":
 		config := fs.String("config", "listeners.yml", "listeners file")
 		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9107")
-		cmd = func() error { return listenCmd(ctx, c, *config, *metrics) }
+		var wait *time.Duration
+		fs.Func("wait", "long-poll claims: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the listeners file, 20s)",
+			func(s string) error {
+				d, err := time.ParseDuration(s)
+				wait = &d
+				return err
+			})
+		cmd = func() error { return listenCmd(ctx, c, *config, *metrics, wait) }
 	case "emit":
 		var e emitFlags
 		fs.StringVar(&e.stack, "stack", "", "stack name, id or name/id")
@@ -338,10 +345,18 @@ func explainShare(err error) error {
 	return fmt.Errorf("Zaqar answered %d: %s: %s", unexpected.Actual, doc.Title, doc.Description)
 }
 
-func listenCmd(ctx context.Context, c *common, config, metricsAddr string) error {
+// listenCmd runs the listeners of config; wait, when set, replaces its
+// claim.wait (--wait).
+func listenCmd(ctx context.Context, c *common, config, metricsAddr string, wait *time.Duration) error {
 	cfg, err := listen.ReadConfig(config)
 	if err != nil {
 		return err
+	}
+	if wait != nil {
+		if err := listen.CheckWait(*wait); err != nil {
+			return fmt.Errorf("--wait: %w", err)
+		}
+		cfg.Claim.Wait = *wait
 	}
 	if metricsAddr != "" {
 		ln, err := net.Listen("tcp", metricsAddr)

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zaqar-go/suite/heatsink/listen"
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/internal/zaqartest"
 )
 
@@ -143,5 +148,39 @@ func TestValidateListeners(t *testing.T) {
 	good := writeFile(t, "listeners.yml", "queues: [{name: q}]\nrules: [{match: {action: CREATE}, command: [x]}]\n")
 	if code, out, errOut := runCmd(t, "validate", "--listeners", good); code != 0 || !strings.Contains(out, "1 queues, 1 rules") {
 		t.Errorf("validate --listeners good = %d, %q %q", code, out, errOut)
+	}
+}
+
+// --wait replaces the listeners file's claim.wait, is checked as it is,
+// and the log says which mode the listener claims in.
+func TestListenWaitFlag(t *testing.T) {
+	t.Setenv("OS_AUTH_URL", "")
+	t.Setenv("OS_CLOUD", "")
+	url := zaqartest.Start(t, "")
+	cfg := writeFile(t, "listeners.yml", "queues: [{name: q}]\nrules: [{command: [/bin/true]}]\n")
+	if code, _, errOut := runCmd(t, "listen", "--zaqar-url", url, "--project", "p1", "--config", cfg, "--wait", "45s"); code != 1 ||
+		!strings.Contains(errOut, "heatsink listen: --wait: claim wait 45s: must be whole seconds from 0s (off) to 30s") {
+		t.Errorf("listen --wait 45s = %d, %q", code, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, `msg="claiming with long polling: the server holds an empty claim; pausing after one it does not hold" wait=20s poll=2s`},
+		{[]string{"--wait", "7s"}, "wait=7s poll=2s"},
+		{[]string{"--wait", "0s"}, `msg="claiming without long polling: pausing after an empty claim" poll=2s`},
+	} {
+		ctx, cancel := context.WithCancel(t.Context())
+		var errOut testenv.SyncBuffer
+		exited := make(chan int)
+		go func() {
+			exited <- run(ctx, append([]string{"listen", "--zaqar-url", url, "--project", "p1", "--config", cfg}, tc.args...), io.Discard, &errOut)
+		}()
+		testenv.Eventually(t, fmt.Sprintf("listen %v to log %q", tc.args, tc.want), 30*time.Second, 20*time.Millisecond,
+			func() bool { return strings.Contains(errOut.String(), tc.want) })
+		cancel()
+		if code := <-exited; code != 0 {
+			t.Errorf("listen %v exited %d:\n%s", tc.args, code, errOut.String())
+		}
 	}
 }
