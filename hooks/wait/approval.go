@@ -11,6 +11,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/internal/consume"
 )
 
 // Approval waits for a person or a system to post an approval or a
@@ -40,7 +41,11 @@ type Approval struct {
 	Client *gophercloud.ServiceClient // messaging v2
 	// Queue is a queue name template (QueueName), e.g. "approve-{stack}".
 	Queue string
-	// Interval between looks at the queue; 1s when 0.
+	// LongPoll asks the server to hold a look that finds nothing up to it
+	// (zaqar-server's long polling); 0 does not.
+	LongPoll time.Duration
+	// Interval between looks at the queue when the server does not hold
+	// them (Zaqar, LongPoll 0) or the queue holds other messages; 1s when 0.
 	Interval time.Duration
 	Log      *slog.Logger
 }
@@ -111,24 +116,27 @@ func (a *Approval) Wait(ctx context.Context, h hooks.Hook) (Result, error) {
 		interval = time.Second
 	}
 	refused := map[string]bool{} // messages logged as refused, once each
+	p := &consume.Poller{Wait: a.LongPoll, Poll: interval, Log: a.Log, Level: slog.LevelDebug}
 	for {
-		r, ok, err := a.look(ctx, queue, h, refused)
+		r, ok, pause, err := a.look(ctx, queue, h, refused, p)
 		switch {
 		case ok:
 			return r, nil
 		case err != nil && ctx.Err() == nil:
 			a.Log.Warn("approval queue", "queue", queue, "hook", h.String(), "err", err)
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep(ctx, pause); err != nil {
 			return Result{}, err
 		}
 	}
 }
 
-func (a *Approval) look(ctx context.Context, queue string, h hooks.Hook, refused map[string]bool) (Result, bool, error) {
-	claimID, msgs, err := claim(ctx, a.Client, queue)
+// look claims what the queue holds and returns the decision, if one of
+// the messages is for h, or the pause before the next look.
+func (a *Approval) look(ctx context.Context, queue string, h hooks.Hook, refused map[string]bool, p *consume.Poller) (Result, bool, time.Duration, error) {
+	claimID, msgs, pause, err := claim(ctx, a.Client, queue, p)
 	if err != nil || claimID == "" {
-		return Result{}, false, err
+		return Result{}, false, pause, err
 	}
 	for _, m := range msgs {
 		var am ApprovalMessage
@@ -142,13 +150,14 @@ func (a *Approval) look(ctx context.Context, queue string, h hooks.Hook, refused
 			}
 			continue
 		}
-		ack, rel := consume(a.Client, queue, claimID, m.ID)
+		ack, rel := consumeMessage(a.Client, queue, claimID, m.ID)
 		r := Result{Approved: *am.Approve, Reason: am.Reason, Ack: ack, Release: rel}
 		if r.Reason == "" {
 			r.Reason = fmt.Sprintf("message %s on queue %s", m.ID, queue)
 		}
-		return r, true, nil
+		return r, true, 0, nil
 	}
+	// Messages for others: a claim would find them again at once.
 	release(ctx, a.Client, queue, claimID)
-	return Result{}, false, nil
+	return Result{}, false, p.Poll, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/messaging/v2/queues"
 
 	"github.com/zaqar-go/suite/hooks"
+	"github.com/zaqar-go/suite/internal/consume"
 )
 
 // QueueCondition approves when a condition on another Zaqar queue holds:
@@ -28,7 +29,13 @@ type QueueCondition struct {
 	Match   map[string]any
 	Empty   bool
 	Consume bool
-	// Interval between looks; 2s when 0.
+	// LongPoll asks the server to hold a claim that finds nothing up to it
+	// (zaqar-server's long polling; not for Empty, which reads the
+	// queue's stats); 0 does not.
+	LongPoll time.Duration
+	// Interval between looks when the server does not hold them (Zaqar,
+	// LongPoll 0, Empty) or the queue holds messages that do not match; 2s
+	// when 0.
 	Interval time.Duration
 	Log      *slog.Logger
 }
@@ -40,37 +47,40 @@ func (q *QueueCondition) Wait(ctx context.Context, h hooks.Hook) (Result, error)
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
+	p := &consume.Poller{Wait: q.LongPoll, Poll: interval, Log: q.Log, Level: slog.LevelDebug}
 	for {
-		r, ok, err := q.look(ctx, queue, h)
+		r, ok, pause, err := q.look(ctx, queue, h, p)
 		switch {
 		case ok:
 			return r, nil
 		case err != nil && ctx.Err() == nil:
 			q.Log.Warn("condition queue", "queue", queue, "hook", h.String(), "err", err)
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := sleep(ctx, pause); err != nil {
 			return Result{}, err
 		}
 	}
 }
 
-func (q *QueueCondition) look(ctx context.Context, queue string, h hooks.Hook) (Result, bool, error) {
+// look checks the condition once and returns the decision when it holds,
+// or the pause before the next look.
+func (q *QueueCondition) look(ctx context.Context, queue string, h hooks.Hook, p *consume.Poller) (Result, bool, time.Duration, error) {
 	if q.Empty {
 		st, err := queues.GetStats(ctx, q.Client, queue).Extract()
 		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
-			return Result{Approved: true, Reason: fmt.Sprintf("queue %s does not exist", queue)}, true, nil
+			return Result{Approved: true, Reason: fmt.Sprintf("queue %s does not exist", queue)}, true, 0, nil
 		}
 		if err != nil {
-			return Result{}, false, err
+			return Result{}, false, p.Poll, err
 		}
 		if st.Total == 0 {
-			return Result{Approved: true, Reason: fmt.Sprintf("queue %s is empty", queue)}, true, nil
+			return Result{Approved: true, Reason: fmt.Sprintf("queue %s is empty", queue)}, true, 0, nil
 		}
-		return Result{}, false, nil
+		return Result{}, false, p.Poll, nil
 	}
-	claimID, msgs, err := claim(ctx, q.Client, queue)
+	claimID, msgs, pause, err := claim(ctx, q.Client, queue, p)
 	if err != nil || claimID == "" {
-		return Result{}, false, err
+		return Result{}, false, pause, err
 	}
 	for _, m := range msgs {
 		var body any
@@ -79,14 +89,15 @@ func (q *QueueCondition) look(ctx context.Context, queue string, h hooks.Hook) (
 		}
 		r := Result{Approved: true, Reason: fmt.Sprintf("message %s on queue %s", m.ID, queue)}
 		if q.Consume {
-			r.Ack, r.Release = consume(q.Client, queue, claimID, m.ID)
+			r.Ack, r.Release = consumeMessage(q.Client, queue, claimID, m.ID)
 		} else {
 			release(ctx, q.Client, queue, claimID)
 		}
-		return r, true, nil
+		return r, true, 0, nil
 	}
+	// Messages that do not match: a claim would find them again at once.
 	release(ctx, q.Client, queue, claimID)
-	return Result{}, false, nil
+	return Result{}, false, p.Poll, nil
 }
 
 // contains reports whether body has every key of want with an equal value.

@@ -25,6 +25,7 @@ import (
 	"github.com/zaqar-go/suite/hooks/internal/hookstest"
 	"github.com/zaqar-go/suite/hooks/wait"
 	"github.com/zaqar-go/suite/internal/cloud"
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 func TestMain(m *testing.M) { hookstest.Main(m) }
@@ -106,7 +107,7 @@ func within(t *testing.T, d time.Duration) context.Context {
 }
 
 func TestApproval(t *testing.T) {
-	c := zaqar(t)
+	c, looks := counted(t, "")
 	a := &wait.Approval{Client: c, Queue: "approve-{stack}", Interval: 50 * time.Millisecond, Log: quiet}
 	q := "approve-web-prod"
 	post(t, c, q,
@@ -150,11 +151,8 @@ func TestApproval(t *testing.T) {
 	if err := r.Done(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	// Nothing for it: waits until ctx ends.
-	_, err = a.Wait(within(t, 300*time.Millisecond), hook)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait with no approval = %v, want deadline exceeded", err)
-	}
+	// Nothing for it: looks again and again until ctx ends.
+	undecided(t, a, hook, looks)
 }
 
 // An approval posted before the pause and naming no pause is stale: it
@@ -162,16 +160,14 @@ func TestApproval(t *testing.T) {
 // double click cleared the next matching hook). One naming the pause by
 // event id or by time does, whenever it was posted.
 func TestApprovalStale(t *testing.T) {
-	c := zaqar(t)
+	c, looks := counted(t, "")
 	q := "approve-stale"
 	a := &wait.Approval{Client: c, Queue: q, Interval: 20 * time.Millisecond, Log: quiet}
 	post(t, c, q, map[string]any{"approve": true}, map[string]any{"approve": true, "stack": "web.prod", "hook": "pre-create"})
 	// Zaqar's age counts whole seconds: a pause two seconds after now.
 	paused := hook
 	paused.EventTime = time.Now().UTC().Add(2 * time.Second)
-	if r, err := a.Wait(within(t, 300*time.Millisecond), paused); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("stale approvals: Wait = %+v, %v; want no decision", r, err)
-	}
+	undecided(t, a, paused, looks) // stale approvals
 	byTime := map[string]any{"approve": false, "reason": "by time", "stack": "web.prod", "resource": "child/app server",
 		"hook": "pre-create", "paused_at": paused.EventTime.Format(time.RFC3339)}
 	bad := map[string]any{"approve": true, "resource": "app server", "paused_at": paused.EventTime.Format(time.RFC3339)}
@@ -322,23 +318,19 @@ func TestCommand(t *testing.T) {
 }
 
 func TestQueueCondition(t *testing.T) {
-	c := zaqar(t)
+	c, looks := counted(t, "")
 	empty := &wait.QueueCondition{Client: c, Queue: "drain-{resource}", Empty: true, Interval: 20 * time.Millisecond, Log: quiet}
 	if r, err := empty.Wait(within(t, 5*time.Second), hook); err != nil || !r.Approved {
 		t.Errorf("empty, no queue: %+v, %v", r, err)
 	}
 	post(t, c, "drain-app-server", map[string]any{"job": 1})
-	if _, err := empty.Wait(within(t, 300*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("empty with a message: %v", err)
-	}
+	undecided(t, empty, hook, looks) // empty, with a message
 
 	match := &wait.QueueCondition{Client: c, Queue: "ready", Match: map[string]any{"ready": true, "n": 2, "who": map[string]any{"team": "db"}},
 		Consume: true, Interval: 20 * time.Millisecond, Log: quiet}
 	post(t, c, "ready", map[string]any{"ready": true, "n": 1, "who": map[string]any{"team": "db"}},
 		map[string]any{"ready": true, "n": 2, "who": map[string]any{"team": "web"}}, "just a string")
-	if _, err := match.Wait(within(t, 300*time.Millisecond), hook); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("no matching message: %v", err)
-	}
+	undecided(t, match, hook, looks) // no matching message
 	post(t, c, "ready", map[string]any{"ready": true, "n": 2.0, "who": map[string]any{"team": "db", "on_call": "kim"}, "extra": 1})
 	r, err := match.Wait(within(t, 5*time.Second), hook)
 	if err != nil || !r.Approved {
@@ -409,4 +401,126 @@ func TestClaimOutlivesTimeout(t *testing.T) {
 	if r, err := peek.Wait(within(t, 2*time.Second), hook); err != nil || !r.Approved {
 		t.Errorf("the message is still held by the timed-out waiter's claim: %+v, %v", r, err)
 	}
+}
+
+// counted is a client of a fresh server in a fresh project, through a
+// proxy counting the waiter's looks (claims and stats).
+func counted(t *testing.T, conf string) (*gophercloud.ServiceClient, *atomic.Int32) {
+	t.Helper()
+	u, err := url.Parse(hookstest.StartZaqar(t, conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var looks atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/claims")) || strings.HasSuffix(r.URL.Path, "/stats") {
+			looks.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return cloud.NoAuth(srv.URL, "p-"+uuid.NewString()[:8]), &looks
+}
+
+// undecided runs w until it looked at its queue twice more, then stops it:
+// it must not have decided, and must return the stop's error.
+func undecided(t *testing.T, w wait.Waiter, h hooks.Hook, looks *atomic.Int32) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type result struct {
+		r   wait.Result
+		err error
+	}
+	done := make(chan result, 1)
+	from := looks.Load()
+	go func() {
+		r, err := w.Wait(ctx, h)
+		done <- result{r, err}
+	}()
+	testenv.Eventually(t, "two looks", 30*time.Second, 10*time.Millisecond, func() bool {
+		select {
+		case res := <-done:
+			done <- res // decided: reported below
+			return true
+		default:
+			return looks.Load() >= from+2
+		}
+	})
+	cancel()
+	if res := <-done; !errors.Is(res.err, context.Canceled) {
+		t.Errorf("Wait = %+v, %v; want no decision", res.r, res.err)
+	}
+}
+
+// With long polling the waiter's claim waits on the server: an approval
+// posted meanwhile decides at once, though the interval is an hour. It
+// names no pause, so it counts only when surely posted after it, which the
+// held claim's message age does not tell: the waiter claims again at once
+// to learn it.
+func TestApprovalLongPoll(t *testing.T) {
+	url, waiting := hookstest.StartZaqarWaiters(t, "")
+	c := cloud.NoAuth(url, "p-"+uuid.NewString()[:8])
+	a := &wait.Approval{Client: c, Queue: "approve-wait", LongPoll: 20 * time.Second, Interval: time.Hour, Log: quiet}
+	paused := hook
+	paused.EventTime = time.Now().Add(500 * time.Millisecond)
+	type result struct {
+		r   wait.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := a.Wait(within(t, time.Minute), paused)
+		done <- result{r, err}
+	}()
+	testenv.Eventually(t, "the waiter's claim held by the server", 30*time.Second, 20*time.Millisecond, func() bool { return waiting() == 1 })
+	// Zaqar's ages are whole seconds: post surely a second after the pause.
+	<-time.After(time.Until(paused.EventTime.Add(1500 * time.Millisecond)))
+	post(t, c, "approve-wait", map[string]any{"approve": true, "reason": "after the pause"})
+	res := <-done
+	if res.err != nil || !res.r.Approved || res.r.Reason != "after the pause" {
+		t.Fatalf("Wait = %+v, %v; want approved by the message posted while waiting", res.r, res.err)
+	}
+	res.r.Done(t.Context())
+}
+
+// Against a server that answers at once (max_wait 0, as Zaqar), a waiter
+// asking to wait looks once per interval, not again and again; and a stop
+// while a look waits on the server ends it at once.
+func TestQueueConditionLongPoll(t *testing.T) {
+	t.Run("not held", func(t *testing.T) {
+		c, looks := counted(t, "[transport]\nmax_wait = 0\n")
+		q := &wait.QueueCondition{Client: c, Queue: "ready", Match: map[string]any{"ready": true}, LongPoll: 20 * time.Second, Interval: time.Hour, Log: quiet}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { _, err := q.Wait(ctx, hook); done <- err }()
+		testenv.Eventually(t, "a look", 30*time.Second, 10*time.Millisecond, func() bool { return looks.Load() > 0 })
+		for range 50 { // round trips of our own, during which a spinning waiter would look again
+			bodies(t, c, "ready")
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Wait = %v, want canceled", err)
+		}
+		if n := looks.Load(); n != 1 {
+			t.Errorf("%d looks, want 1: an empty answer not held is followed by the interval", n)
+		}
+	})
+	t.Run("stop while held", func(t *testing.T) {
+		url, waiting := hookstest.StartZaqarWaiters(t, "[transport]\nmax_wait = 3600\n")
+		c := cloud.NoAuth(url, "p-"+uuid.NewString()[:8])
+		c.HTTPClient.Timeout = 0 // the hour's wait is asked as is
+		q := &wait.QueueCondition{Client: c, Queue: "ready", LongPoll: time.Hour, Interval: time.Hour, Log: quiet}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { _, err := q.Wait(ctx, hook); done <- err }()
+		testenv.Eventually(t, "the waiter's claim held by the server", 30*time.Second, 20*time.Millisecond, func() bool { return waiting() == 1 })
+		cancel()
+		// A claim left running would hold Wait for the hour.
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Wait = %v, want canceled", err)
+		}
+		testenv.Eventually(t, "the server to see the waiter go", 30*time.Second, 20*time.Millisecond, func() bool { return waiting() == 0 })
+	})
 }

@@ -18,6 +18,12 @@ func Main(m *testing.M) { zaqartest.Main(m) }
 // StartZaqar runs zaqar-server with conf until the test ends and returns its URL.
 func StartZaqar(t testing.TB, conf string) string { return zaqartest.Start(t, conf) }
 
+// StartZaqarWaiters is zaqartest.StartWaiters: the server and how many
+// requests it holds now (long polling).
+func StartZaqarWaiters(t testing.TB, conf string) (string, func() int) {
+	return zaqartest.StartWaiters(t, conf)
+}
+
 // ReadEnv reads the `export K=V` lines that scripts/keystone and
 // scripts/heat write.
 func ReadEnv(t testing.TB, file string) map[string]string {
