@@ -120,7 +120,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	}
 	doc := yamlfile.Parse(file, data)
 	if doc.Find("claim", "wait") == nil {
-		c.Claim.Wait = DefaultWait // absent; 0s turns waiting off
+		c.Claim.Wait = consume.DefaultWait // absent; 0s turns waiting off
 	}
 	c.defaults()
 	if err := c.check(); err != nil {
@@ -130,18 +130,6 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
-}
-
-// DefaultWait is claim.wait when a listeners.yml leaves it out: zaqar-server's
-// default [transport] max_wait.
-const DefaultWait = 20 * time.Second
-
-// CheckWait checks a claim wait: whole seconds, 0 (off) to consume.MaxWait.
-func CheckWait(d time.Duration) error {
-	if d < 0 || d > consume.MaxWait || d%time.Second != 0 {
-		return fmt.Errorf("claim wait %s: must be whole seconds from 0s (off) to %s", d, consume.MaxWait)
-	}
-	return nil
 }
 
 // checkValues checks what Heat's names and URLs allow, each problem at
@@ -226,7 +214,7 @@ func (c *Config) check() error {
 	if c.Claim.Limit < 1 || c.Claim.Limit > 20 {
 		return fmt.Errorf("claim limit must be 1..20")
 	}
-	if err := CheckWait(c.Claim.Wait); err != nil {
+	if err := consume.CheckWait(c.Claim.Wait); err != nil {
 		return err
 	}
 	if c.Claim.Poll < 0 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/match"
 )
@@ -84,7 +85,7 @@ func TestParseConfigWait(t *testing.T) {
 		claim string
 		want  time.Duration
 	}{
-		{"{}", DefaultWait},
+		{"{}", consume.DefaultWait},
 		{"{wait: 0s}", 0},
 		{"{wait: 5s}", 5 * time.Second},
 		{"{wait: 30s}", 30 * time.Second},

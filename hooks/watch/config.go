@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/consume"
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/match"
 	"github.com/zaqar-go/suite/internal/yamlfile"
@@ -59,8 +60,14 @@ type Config struct {
 type ClaimConfig struct {
 	TTL   int `yaml:"ttl"`   // seconds, default 60
 	Grace int `yaml:"grace"` // seconds, default 60
-	// Poll is each worker's pause after finding the queue empty (default
-	// 2s); workers start spread over it, so an idle process looks every
+	// Wait is how long zaqar-server holds an empty claim (long polling),
+	// for hook events and for the approval and condition waiters' queues:
+	// a message is acted on as it arrives. Default 20s; 0s turns it off;
+	// Zaqar ignores it. Whole seconds, at most 30s.
+	Wait time.Duration `yaml:"wait"`
+	// Poll is each worker's pause after finding the queue empty and the
+	// claim not held (all of them without Wait, or from a Zaqar), default
+	// 2s; workers start spread over it, so an idle process looks every
 	// Poll/Workers (250ms by default).
 	Poll time.Duration `yaml:"poll"`
 }
@@ -187,11 +194,15 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := yamlfile.Decode(file, data, &c); err != nil {
 		return nil, err
 	}
+	doc := yamlfile.Parse(file, data)
+	if doc.Find("claim", "wait") == nil {
+		c.Claim.Wait = consume.DefaultWait // absent; 0s turns waiting off
+	}
 	c.defaults()
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if err := c.checkValues(yamlfile.Parse(file, data)); err != nil {
+	if err := c.checkValues(doc); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -298,6 +309,9 @@ func (c *Config) check() error {
 	}
 	if c.Workers < 1 || c.Claim.Poll < 0 || c.Recheck < 0 || c.NestedDepth < 0 {
 		return fmt.Errorf("workers must be at least 1; claim poll, recheck and nested_depth not negative")
+	}
+	if err := consume.CheckWait(c.Claim.Wait); err != nil {
+		return err
 	}
 	if p := c.Poll; p != nil {
 		if len(p.Stacks) == 0 {

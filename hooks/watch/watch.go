@@ -71,7 +71,7 @@ func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *s
 		rlog := log.With("rule", rc.Name)
 		switch {
 		case rc.Approval != nil:
-			r.waiter = &wait.Approval{Client: zaqar, Queue: rc.Approval.Queue, Interval: rc.Approval.Interval, Log: rlog}
+			r.waiter = &wait.Approval{Client: zaqar, Queue: rc.Approval.Queue, LongPoll: cfg.Claim.Wait, Interval: rc.Approval.Interval, Log: rlog}
 		case rc.Webhook != nil:
 			r.waiter = &wait.Webhook{Client: hc, URL: rc.Webhook.URL, Method: rc.Webhook.Method, Headers: rc.Webhook.Headers,
 				Interval: rc.Webhook.Interval, Once: rc.Webhook.Once, Log: rlog}
@@ -79,7 +79,7 @@ func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *s
 			r.waiter = &wait.Command{Argv: rc.Command.Run, Env: rc.Command.Env, Interval: rc.Command.Interval, Once: rc.Command.Once, Log: rlog}
 		case rc.Condition != nil:
 			r.waiter = &wait.QueueCondition{Client: zaqar, Queue: rc.Condition.Queue, Empty: rc.Condition.Empty, Match: rc.Condition.Message,
-				Consume: rc.Condition.Consume, Interval: rc.Condition.Interval, Log: rlog}
+				Consume: rc.Condition.Consume, LongPoll: cfg.Claim.Wait, Interval: rc.Condition.Interval, Log: rlog}
 		case rc.Deadline != nil:
 			r.waiter = &wait.Deadline{At: rc.Deadline.At, After: rc.Deadline.After}
 		default:
@@ -91,7 +91,7 @@ func New(cfg *Config, heat *hooks.Heat, zaqar *gophercloud.ServiceClient, log *s
 	// worker, and the listeners start spread over the claim poll.
 	for range cfg.Workers {
 		lc := consume.Config{
-			Claim:  consume.ClaimConfig{TTL: cfg.Claim.TTL, Grace: cfg.Claim.Grace, Limit: 1, Poll: cfg.Claim.Poll},
+			Claim:  consume.ClaimConfig{TTL: cfg.Claim.TTL, Grace: cfg.Claim.Grace, Limit: 1, Wait: cfg.Claim.Wait, Poll: cfg.Claim.Poll},
 			Queues: []consume.Queue{{Name: cfg.Queue, Client: zaqar, Workers: 1}},
 			// The waiter's own timeout applies; this only bounds a stuck
 			// Heat or Zaqar call.

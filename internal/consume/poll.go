@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -14,6 +15,18 @@ import (
 // MaxWait is the longest Poller.Wait the tools accept: our HTTP clients
 // give up on a request after 60 s, and a held claim must end well before.
 const MaxWait = 30 * time.Second
+
+// DefaultWait is the tools' claim wait when their configuration names
+// none: zaqar-server's default [transport] max_wait.
+const DefaultWait = 20 * time.Second
+
+// CheckWait checks a configured wait: whole seconds, 0 (off) to MaxWait.
+func CheckWait(d time.Duration) error {
+	if d < 0 || d > MaxWait || d%time.Second != 0 {
+		return fmt.Errorf("claim wait %s: must be whole seconds from 0s (off) to %s", d, MaxWait)
+	}
+	return nil
+}
 
 // claimTimeout bounds a claim request beyond the wait it asks for.
 const claimTimeout = 30 * time.Second

@@ -353,7 +353,7 @@ func listenCmd(ctx context.Context, c *common, config, metricsAddr string, wait 
 		return err
 	}
 	if wait != nil {
-		if err := listen.CheckWait(*wait); err != nil {
+		if err := consume.CheckWait(*wait); err != nil {
 			return fmt.Errorf("--wait: %w", err)
 		}
 		cfg.Claim.Wait = *wait

@@ -18,6 +18,9 @@ and clears the hook, fails or rolls back the stack, or leaves it paused.
 Hooks paused by a rollback get the rule's on_rollback. Each hook event is
 acted on once, however many runners watch. SIGTERM or SIGINT: waits stop
 and their hook events go back to the queue at once for another runner.
+Claims long-poll (--wait, claim.wait): zaqar-server holds an empty claim
+until a message arrives; against a Zaqar that answers at once the runner
+pauses claim.poll (waiters: their interval) between empty claims.
 
 Example:
   hooks run --config /etc/hooks/hooks.yml --metrics-addr 127.0.0.1:9108

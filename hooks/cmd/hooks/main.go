@@ -106,7 +106,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		config := fs.String("config", "hooks.yml", "hooks file")
 		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9108")
-		cmd = func() error { return runCmd(ctx, c, *config, *metrics) }
+		var wait *time.Duration
+		fs.Func("wait", "long-poll the queues: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the hooks file, 20s)",
+			func(s string) error {
+				d, err := time.ParseDuration(s)
+				wait = &d
+				return err
+			})
+		cmd = func() error { return runCmd(ctx, c, *config, *metrics, wait) }
 	case "validate":
 		config := fs.String("config", "hooks.yml", "hooks file")
 		cmd = func() error {
@@ -234,10 +241,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, positional...))
 }
 
-func runCmd(ctx context.Context, c *common, config, metricsAddr string) error {
+// runCmd runs the hooks file config; wait, when set, replaces its
+// claim.wait (--wait).
+func runCmd(ctx context.Context, c *common, config, metricsAddr string, wait *time.Duration) error {
 	cfg, err := watch.ReadConfig(config)
 	if err != nil {
 		return err
+	}
+	if wait != nil {
+		if err := consume.CheckWait(*wait); err != nil {
+			return fmt.Errorf("--wait: %w", err)
+		}
+		cfg.Claim.Wait = *wait
 	}
 	var m *watch.Metrics
 	if metricsAddr != "" {
