@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -99,7 +100,7 @@ func main() {
 // cli runs zaqar-bench with args and returns its exit status.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "ceiling-server" {
-		return ceilingServer(args[1:], stderr)
+		return ceilingServer(ctx, args[1:], stderr)
 	}
 	var c config
 	c.stderr = stderr
@@ -459,7 +460,8 @@ func progressLine(elapsed time.Duration, draining bool, perSec, reqs, fails, pro
 
 // ceilingServer answers every request like a message post would, doing
 // nothing: the most this machine can serve through net/http.
-func ceilingServer(args []string, stderr io.Writer) int {
+// ceilingServer serves until ctx ends (SIGTERM, SIGINT).
+func ceilingServer(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ceiling-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -486,8 +488,18 @@ func ceilingServer(args []string, stderr io.Writer) int {
 		w.WriteHeader(http.StatusCreated)
 		w.Write(body)
 	})
-	fmt.Fprintf(stderr, "ceiling server on %s\n", *addr)
-	if err := http.ListenAndServe(*addr, h); err != nil {
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "zaqar-bench ceiling-server:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "ceiling server on %s\n", ln.Addr())
+	srv := &http.Server{Handler: h}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(stderr, "zaqar-bench ceiling-server:", err)
 		return 1
 	}

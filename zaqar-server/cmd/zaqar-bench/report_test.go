@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/service"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage/memory"
@@ -210,5 +213,37 @@ func TestProgressLine(t *testing.T) {
 	d := progressLine(9*time.Second, true, 50, 900, 0, 800, 700)
 	if !strings.Contains(d, "draining") || !strings.Contains(d, "700 of 800 messages consumed") {
 		t.Errorf("while draining: %q", d)
+	}
+}
+
+// TestCeilingServerStops: the ceiling server answers a post and ends on
+// the signal (scripts/bench stops it with SIGTERM and waits for it).
+func TestCeilingServerStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stderr testenv.SyncBuffer
+	done := make(chan int, 1)
+	go func() { done <- cli(ctx, []string{"ceiling-server", "-addr", "127.0.0.1:0"}, io.Discard, &stderr) }()
+	var addr string
+	testenv.Eventually(t, "the ceiling server listening", 30*time.Second, 10*time.Millisecond, func() bool {
+		_, addr, _ = strings.Cut(strings.TrimSpace(stderr.String()), "ceiling server on ")
+		return addr != ""
+	})
+	resp, err := http.Post("http://"+addr+"/v2/queues/q/messages", "application/json", strings.NewReader(`{"messages": []}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("ceiling answered %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("ceiling-server exited %d after the signal", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ceiling-server did not stop on the signal")
 	}
 }
