@@ -33,7 +33,7 @@ func reopenOnHangup(ctx context.Context, l *logging.Logger) {
 					l.Info("SIGHUP: no log file to reopen")
 					continue
 				}
-				if err := l.File.Reopen(); err != nil {
+				if err := l.Reopen(); err != nil {
 					l.Error("SIGHUP: log file not reopened; still writing to the old one", "path", l.File.Path(), "err", err)
 					continue
 				}

@@ -29,6 +29,7 @@ func TestStartupLine(t *testing.T) {
 	if err := Run(ctx, cfg, l.Logger, func(a string) { api = a; cancel() }); err != nil {
 		t.Fatal(err)
 	}
+	l.Close()
 	var started map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var m map[string]any

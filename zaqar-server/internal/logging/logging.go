@@ -45,14 +45,25 @@ type Logger struct {
 	// File is the log file, nil when not logging to one; Reopen it on
 	// SIGHUP.
 	File *File
+	buf  *lineBuffer
 }
 
-// Close closes the log file, if any.
+// Reopen writes the lines gathered to the file they were logged for, then
+// reopens the log file (SIGHUP after logrotate).
+func (l *Logger) Reopen() error {
+	l.buf.Flush()
+	return l.File.Reopen()
+}
+
+// Close writes the lines still gathered and closes the log file, if any.
 func (l *Logger) Close() error {
-	if l.File == nil {
-		return nil
+	err := l.buf.Flush()
+	if l.File != nil {
+		if cerr := l.File.Close(); err == nil {
+			err = cerr
+		}
 	}
-	return l.File.Close()
+	return err
 }
 
 // New opens the destinations o names, as oslo.log does: the file when
@@ -84,7 +95,8 @@ func New(o Options, binary string, stdout, stderr io.Writer) (*Logger, error) {
 	if o.Debug {
 		level = slog.LevelDebug
 	}
-	l.Logger = slog.New(NewHandler(w, o.JSON, level))
+	l.buf = newLineBuffer(w)
+	l.Logger = slog.New(flushing{NewHandler(l.buf, o.JSON, level), l.buf})
 	return l, nil
 }
 

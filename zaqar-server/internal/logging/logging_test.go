@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zaqar-go/suite/internal/testenv"
 )
 
 func TestPath(t *testing.T) {
@@ -51,8 +53,10 @@ func TestDestinations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer l.Close()
 			l.Info("hello")
+			if err := l.Close(); err != nil { // writes the lines gathered
+				t.Fatal(err)
+			}
 			if got := strings.Contains(stdout.String(), "hello"); got != tc.stdout {
 				t.Errorf("stdout has the line: %v, want %v", got, tc.stdout)
 			}
@@ -94,6 +98,7 @@ func TestJSONWithRequestID(t *testing.T) {
 	l.DebugContext(ctx, "first", "queue", "q")
 	l.With("component", "x").InfoContext(ctx, "second")
 	l.Info("third")
+	l.Close()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", len(lines), out.String())
@@ -194,4 +199,54 @@ func TestReopen(t *testing.T) {
 	if got := readFile(t, path); got != "two\n" {
 		t.Errorf("new file = %q, want %q", got, "two\n")
 	}
+}
+
+// countingWriter counts the writes reaching it.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// TestLinesGathered: INFO lines are written together, a warning at once
+// with the lines before it, and what is gathered by the interval.
+func TestLinesGathered(t *testing.T) {
+	var out countingWriter
+	l, err := New(Options{}, "zaqar-server", &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.buf.every = time.Hour
+	for i := range 100 {
+		l.Info("request", "n", i)
+	}
+	if out.writes != 0 {
+		t.Errorf("%d writes for 100 INFO lines before the interval, want 0", out.writes)
+	}
+	l.Warn("trouble")
+	if out.writes != 1 || strings.Count(out.String(), "\n") != 101 || !strings.Contains(out.String(), "trouble") {
+		t.Errorf("after a warning: %d writes, %d lines; want 1 write of 101 lines", out.writes, strings.Count(out.String(), "\n"))
+	}
+	l.Info("last")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "last") {
+		t.Error("Close did not write the line gathered")
+	}
+
+	var timed testenv.SyncBuffer
+	l2, err := New(Options{}, "zaqar-server", &timed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	l2.Info("soon")
+	testenv.Eventually(t, "the line written after the interval", 30*time.Second, time.Millisecond, func() bool {
+		return strings.Contains(timed.String(), "soon")
+	})
 }
