@@ -14,9 +14,9 @@
 //	                  kexp (expiry given to the data keys), ch and chx (claim hint: every
 //	                  message up to marker ch is claimed until at least chx)
 //	zq:{p/q}:ord      sorted set: message id scored by marker (the queue order)
-//	zq:{p/q}:msg      hash: message id -> state (cmsgpack: marker, created, expiry,
-//	                  ttl, delay end, claim id, claim expiry, claim count, client id, checksum)
-//	zq:{p/q}:body     hash: message id -> body, the bytes as posted
+//	zq:{p/q}:msg      hash: message id -> the message (cmsgpack: marker, created, expiry,
+//	                  ttl, delay end, claim id, claim expiry, claim count, client id,
+//	                  checksum, then the body as posted), read and written whole
 //	zq:{p/q}:exp      sorted set: message id scored by expiry (+inf: never), for the GC
 //	zq:{p/q}:clm      hash: claim id -> cmsgpack {expiry, ttl, grace, message ids...}
 //	zq:{p/q}:clx      sorted set: claim id scored by expiry, for the GC
@@ -28,6 +28,12 @@
 //	zq:{p/q}:sub:exp  sorted set: subscription id scored by expiry
 //	zq:{p}:queues     sorted set (all scores 0, so ordered by name): the project's
 //	                  queue index, with its own tag
+//	zq:layout         the layout of the data, "2"
+//
+// Layout 1 kept bodies in a hash of their own (zq:{p/q}:body). Open refuses
+// a database marked with another layout, or unmarked and holding such a
+// key (one SCAN per master, until the mark is written), with an error
+// naming it: drain those queues with the previous release first.
 //
 // A queue exists while its record zq:{p/q} does; deleting it UNLINKs the
 // record and the message, claim and dead-letter keys in one script, and

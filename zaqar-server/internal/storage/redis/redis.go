@@ -54,6 +54,10 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("redis store: %w", err)
 	}
+	if err := checkLayout(ctx, rdb); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
 	return s, nil
 }
 
@@ -99,7 +103,7 @@ func queueTag(q zaqar.QueueRef) string { return "zq:{" + esc(q.Project) + "/" + 
 
 // queueSuffixes follow the tag in the keys the queue scripts take, in the
 // order of lua/queue.lua.
-var queueSuffixes = [...]string{"", ":ord", ":msg", ":body", ":exp", ":clm", ":clx", ":out", ":rx"}
+var queueSuffixes = [...]string{"", ":ord", ":msg", ":exp", ":clm", ":clx", ":out", ":rx"}
 
 // queueKeys are the keys the queue scripts take. Every script call needs
 // them, so they are cut from one string instead of nine concatenations.

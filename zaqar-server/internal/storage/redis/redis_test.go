@@ -140,7 +140,7 @@ func TestKeysOutliveTheirData(t *testing.T) {
 			}
 		}
 	}
-	msgKeys := []string{":ord", ":msg", ":body", ":exp"}
+	msgKeys := []string{":ord", ":msg", ":exp"}
 	post := func(ttl time.Duration) {
 		t.Helper()
 		if _, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: ttl, ClientID: "c"}}); err != nil {
@@ -164,4 +164,50 @@ func TestKeysOutliveTheirData(t *testing.T) {
 		t.Fatal(err)
 	}
 	atLeast("claim update", append(msgKeys, ":clm", ":clx"), 95*time.Minute)
+}
+
+// A database holding messages in layout 1 (bodies in zq:{p/q}:body) or
+// marked with another layout is refused at start with a message naming the
+// layout; an unmarked database without such keys is marked as layout 2.
+func TestLayoutCheck(t *testing.T) {
+	srv := testserver.StartRedis(t, t.TempDir(), 0)
+	opt, err := goredis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opt)
+	defer raw.Close()
+	ctx := t.Context()
+	openErr := func() error {
+		s, err := redis.Open(ctx, srv.URL())
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+
+	raw.HSet(ctx, "zq:{p/q}:body", "0f1e", "1")
+	raw.HSet(ctx, "zq:{p/q}", "meta", "{}", "ctr", "1")
+	if err := openErr(); err == nil || !strings.Contains(err.Error(), "zq:{p/q}:body is of layout 1") {
+		t.Fatalf("Open on layout 1 = %v, want the layout named", err)
+	}
+	if n := raw.Exists(ctx, "zq:layout").Val(); n != 0 {
+		t.Fatalf("a refused database was marked")
+	}
+
+	raw.Del(ctx, "zq:{p/q}:body")
+	if err := openErr(); err != nil {
+		t.Fatalf("Open on a database without layout 1 keys: %v", err)
+	}
+	if v := raw.Get(ctx, "zq:layout").Val(); v != "2" {
+		t.Fatalf("zq:layout = %q, want 2", v)
+	}
+	if err := openErr(); err != nil {
+		t.Fatalf("Open on a marked database: %v", err)
+	}
+
+	raw.Set(ctx, "zq:layout", "3", 0)
+	if err := openErr(); err == nil || !strings.Contains(err.Error(), `zq:layout is "3"`) {
+		t.Fatalf("Open on layout 3 = %v, want the layout named", err)
+	}
 }

@@ -93,7 +93,7 @@ func refOf(project, queue string) zaqar.QueueRef {
 func TestQueueKeys(t *testing.T) {
 	got := queueKeys(zaqar.QueueRef{Project: "p/1", Name: "q"})
 	tag := "zq:{p%2F1/q}"
-	want := []string{tag, tag + ":ord", tag + ":msg", tag + ":body", tag + ":exp", tag + ":clm", tag + ":clx", tag + ":out", tag + ":rx"}
+	want := []string{tag, tag + ":ord", tag + ":msg", tag + ":exp", tag + ":clm", tag + ":clx", tag + ":out", tag + ":rx"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("queueKeys = %q, want %q", got, want)
 	}

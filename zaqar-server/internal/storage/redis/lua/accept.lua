@@ -10,8 +10,9 @@ for i = 1, #ARGV, 2 do
 	local id = ARGV[i]
 	local e = cmsgpack.unpack(ARGV[i + 1])
 	local m = e[2]
+	if e[3] then m[BODY] = e[3] end -- an entry of layout 1: {queue, state, body}
 	if not redis.call('ZSCORE', RX, id) and live(m) then
-		entries[#entries + 1] = {id, m, e[3]}
+		entries[#entries + 1] = {id, m}
 		redis.call('ZADD', RX, score(m[EXPIRES]), id)
 	end
 end

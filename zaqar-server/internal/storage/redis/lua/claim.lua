@@ -41,7 +41,7 @@ if hint[1] then
 	end)
 	if moved then redis.call('HSET', REC, 'ch', from, 'chx', num(until_)) end
 end
-for _, id in ipairs(expired) do drop(id) end
+drop(expired)
 
 local c = {cexp, cttl, grace}
 local views = {}
@@ -51,9 +51,8 @@ for _, p in ipairs(picked) do
 		-- Arrives unclaimed, undelayed, and with a fresh life when asked.
 		m[CLAIM], m[CLAIM_EXP], m[DELAY] = '', 0, 0
 		if dlqTTL > 0 then m[TTL], m[EXPIRES] = dlqTTL, now + dlqTTL end
-		local body = redis.call('HGET', BODY, id) or ''
-		drop(id)
-		redis.call('HSET', OUT, id, cmsgpack.pack({dlq, m, body}))
+		drop({id})
+		redis.call('HSET', OUT, id, cmsgpack.pack({dlq, m}))
 	else
 		m[CLAIM], m[CLAIM_EXP], m[COUNT] = cid, cexp, m[COUNT] + 1
 		if extend(m, cexp, cttl, grace) then redis.call('ZADD', EXP, score(m[EXPIRES]), id) end

@@ -12,6 +12,6 @@ for i = 3, 2 + n do
 		victims[#victims + 1] = ARGV[i]
 	end
 end
-for _, id in ipairs(victims) do drop(id) end
+drop(victims)
 gc()
 return 0

@@ -13,6 +13,6 @@ scan('-inf', math.max(limit, 20), function(id, m)
 	end
 	return n >= limit
 end)
-for _, id in ipairs(taken) do drop(id) end
+drop(taken)
 gc()
 return out

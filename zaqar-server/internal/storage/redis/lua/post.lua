@@ -19,8 +19,8 @@ local entries = {}
 for i = 0, n - 1 do
 	local a = 2 + i * 6
 	local ttl, delay = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-	local m = {0, now, after(ttl), ttl, after(delay), '', 0, 0, ARGV[a + 3], ARGV[a + 4]}
-	entries[#entries + 1] = {ARGV[a], m, ARGV[a + 5]}
+	local m = {0, now, after(ttl), ttl, after(delay), '', 0, 0, ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]}
+	entries[#entries + 1] = {ARGV[a], m}
 end
 reexpire(append(entries, tonumber(rec[1] or '0')), rec[3])
 -- Wakes long polls on every API node (signal.go); with no node waiting on

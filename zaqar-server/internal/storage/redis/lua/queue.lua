@@ -1,10 +1,13 @@
 -- Library of the queue scripts: the keys of one queue, which share a hash
 -- tag, passed by the Go side in this order.
-local REC, ORD, MSG, BODY, EXP, CLM, CLX, OUT, RX =
-	KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local REC, ORD, MSG, EXP, CLM, CLX, OUT, RX =
+	KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
--- A message's state is a cmsgpack array in MSG, its body a field of BODY.
-local MARKER, CREATED, EXPIRES, TTL, DELAY, CLAIM, CLAIM_EXP, COUNT, CLIENT, CHECKSUM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+-- A message is one cmsgpack array in MSG, its state and then its body: one
+-- command reads or writes both (layout 2; layout 1 kept bodies in a hash
+-- of their own, see redis.go checkLayout).
+local MARKER, CREATED, EXPIRES, TTL, DELAY, CLAIM, CLAIM_EXP, COUNT, CLIENT, CHECKSUM, BODY =
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 
 local function getm(id)
 	local p = redis.call('HGET', MSG, id)
@@ -16,23 +19,25 @@ local function live(m) return m[EXPIRES] == 0 or m[EXPIRES] > now end
 local function claimed(m) return m[CLAIM] ~= '' and m[CLAIM_EXP] > now end
 local function delayed(m) return m[DELAY] > now end
 
--- drop removes a message from every structure of the queue.
-local function drop(id)
-	redis.call('ZREM', ORD, id)
-	redis.call('ZREM', EXP, id)
-	redis.call('HDEL', MSG, id)
-	redis.call('HDEL', BODY, id)
+-- drop removes messages from every structure of the queue: three commands
+-- per 1,000 of them (unpack's limit is near 8,000).
+local function drop(ids)
+	for i = 1, #ids, 1000 do
+		local j = math.min(i + 999, #ids)
+		redis.call('ZREM', ORD, unpack(ids, i, j))
+		redis.call('ZREM', EXP, unpack(ids, i, j))
+		redis.call('HDEL', MSG, unpack(ids, i, j))
+	end
 end
 
 -- view appends what a reader sees of message id to out: nine fields, the
 -- claim id only while that claim is live.
-local function view(out, id, m, body)
+local function view(out, id, m)
 	local c = ''
 	if claimed(m) then c = m[CLAIM] end
-	if body == nil then body = redis.call('HGET', BODY, id) or '' end
 	local n = #out
 	out[n + 1] = id
-	out[n + 2] = body
+	out[n + 2] = m[BODY] or ''
 	out[n + 3] = num(m[MARKER])
 	out[n + 4] = num(m[TTL])
 	out[n + 5] = num(m[CREATED])
@@ -73,8 +78,7 @@ end
 -- gc is the bounded reclamation every write runs: up to 32 expired
 -- messages, 8 expired claims and 32 expired dead-letter receipts.
 local function gc()
-	local ids = redis.call('ZRANGEBYSCORE', EXP, '-inf', num(now), 'LIMIT', 0, 32)
-	for _, id in ipairs(ids) do drop(id) end
+	drop(redis.call('ZRANGEBYSCORE', EXP, '-inf', num(now), 'LIMIT', 0, 32))
 	local cids = redis.call('ZRANGEBYSCORE', CLX, '-inf', num(now), 'LIMIT', 0, 8)
 	for _, cid in ipairs(cids) do
 		redis.call('HDEL', CLM, cid)
@@ -88,7 +92,7 @@ end
 -- expiry of any message or claim they hold, so a queue whose messages all
 -- expired is reclaimed by Redis itself even if no one touches it again.
 -- Writes that add or extend messages or claims call it; removals need not.
--- To spare most writes the six PEXPIREATs, keys get ten minutes of slack and
+-- To spare most writes the five PEXPIREATs, keys get ten minutes of slack and
 -- the record remembers the expiry set ('kexp'): a write whose latest expiry
 -- is within it changes nothing. A key Redis dropped (emptied) and a write
 -- re-created has no expiry at all, so data never expires early.
@@ -112,7 +116,7 @@ local function reexpire(latest, kexp)
 	kexp = redis.call('HGET', REC, 'kexp')
 	if kexp == 'inf' or (kexp and at ~= math.huge and at <= tonumber(kexp)) then return end
 	if at ~= math.huge then at = at + 600000 end
-	for _, k in ipairs({ORD, MSG, BODY, EXP, CLM, CLX}) do
+	for _, k in ipairs({ORD, MSG, EXP, CLM, CLX}) do
 		if at == math.huge then
 			redis.call('PERSIST', k)
 		else
@@ -137,13 +141,13 @@ local function unindexed()
 end
 
 -- append adds messages at the tail with the next markers. Each entry is
--- {id, state, body}; state[MARKER] is assigned here. ctr is the record's
+-- {id, message}; message[MARKER] is assigned here. ctr is the record's
 -- counter when the caller has read it. Returns the latest expiry added
 -- (math.huge: never), for reexpire.
 local function append(entries, ctr)
 	if #entries == 0 then return 0 end
 	if ctr == nil then ctr = tonumber(redis.call('HGET', REC, 'ctr') or '0') end
-	local ms, bs, os, es = {}, {}, {}, {}
+	local ms, os, es = {}, {}, {}
 	local latest = 0
 	for _, e in ipairs(entries) do
 		ctr = ctr + 1
@@ -153,12 +157,10 @@ local function append(entries, ctr)
 		if exp == 0 then latest = math.huge elseif exp > latest then latest = exp end
 		local k = #ms
 		ms[k + 1] = e[1]; ms[k + 2] = cmsgpack.pack(m)
-		bs[k + 1] = e[1]; bs[k + 2] = e[3]
 		os[k + 1] = ctr; os[k + 2] = e[1] -- Redis formats integral numbers exactly
 		es[k + 1] = score(exp); es[k + 2] = e[1]
 	end
 	redis.call('HSET', MSG, unpack(ms))
-	redis.call('HSET', BODY, unpack(bs))
 	redis.call('ZADD', ORD, unpack(os))
 	redis.call('ZADD', EXP, unpack(es))
 	redis.call('HSET', REC, 'ctr', ctr)
