@@ -12,7 +12,8 @@
 //
 //	zq:{p/q}          hash: meta (JSON document), ctr (last marker), ix (1 once indexed),
 //	                  kexp (expiry given to the data keys), ch and chx (claim hint: every
-//	                  message up to marker ch is claimed until at least chx)
+//	                  message up to marker ch is claimed until at least chx), gct (when
+//	                  the GC is due next)
 //	zq:{p/q}:ord      sorted set: message id scored by marker (the queue order)
 //	zq:{p/q}:msg      hash: message id -> the message (cmsgpack: marker, created, expiry,
 //	                  ttl, delay end, claim id, claim expiry, claim count, client id,
@@ -90,9 +91,11 @@
 // server's time, so an expired message, claim or subscription is invisible
 // from the millisecond it expires. Memory comes back three ways:
 //
-//   - Every write script first runs a bounded GC: up to 32 expired messages
-//     (found through zq:{p/q}:exp), 8 expired claims and 32 dead-letter
-//     receipts; subscription writes remove up to 16 expired subscriptions.
+//   - Write scripts run a bounded GC: up to 32 expired messages (found
+//     through zq:{p/q}:exp), 8 expired claims and 32 dead-letter receipts,
+//     once a second per queue while it keeps up (the record's gct says when
+//     next) and on every write while it is behind; subscription writes
+//     remove up to 16 expired subscriptions.
 //   - Claims and pops drop the expired messages they walk over.
 //   - Writes that add or extend messages or claims set the Redis expiry
 //     (PEXPIREAT) of the message and claim keys to the latest expiry of

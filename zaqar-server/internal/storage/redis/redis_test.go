@@ -211,3 +211,72 @@ func TestLayoutCheck(t *testing.T) {
 		t.Fatalf("Open on layout 3 = %v, want the layout named", err)
 	}
 }
+
+// commandStats returns Redis's calls per command since the last reset.
+func commandStats(t *testing.T, raw *goredis.Client) map[string]int {
+	t.Helper()
+	info, err := raw.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.Atoi(strings.SplitN(rest, ",", 2)[0])
+		calls[name] = n
+	}
+	delete(calls, "config|resetstat")
+	return calls
+}
+
+// The commands Redis runs for the hot operations, counted (INFO
+// commandstats on a server of the test's own): a post to a queue in use
+// runs no GC scan (it ran a moment ago) and writes one hash entry per
+// message; a consumer's delete of a message it claimed reads no claim.
+func TestCommandsPerOperation(t *testing.T) {
+	srv := testserver.StartRedis(t, t.TempDir(), 0)
+	s := open(t, srv.URL())
+	opt, err := goredis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := goredis.NewClient(opt)
+	defer raw.Close()
+	ctx := t.Context()
+	q := zaqar.QueueRef{Project: "p", Name: "q"}
+	post := func() {
+		t.Helper()
+		if _, err := s.Messages().Post(ctx, q, []zaqar.NewMessage{{Body: json.RawMessage(`1`), TTL: time.Hour}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post() // creates and indexes the queue, runs the GC
+	raw.ConfigResetStat(ctx)
+	post()
+	got := commandStats(t, raw)
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	// EVALSHA, TIME, HMGET (record), HEXISTS (retry check), HSET (message),
+	// ZADD (order), ZADD (expiry), HSET (counter), PUBLISH (long polls).
+	if total > 9 || got["zrangebyscore"] != 0 || got["hset"] != 2 {
+		t.Errorf("a post ran %d commands, want at most 9, no ZRANGEBYSCORE and two HSET: %v", total, got)
+	}
+
+	c, msgs, err := s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Minute, Grace: time.Minute, Limit: 1})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("claim: %v %v %v", c, msgs, err)
+	}
+	raw.ConfigResetStat(ctx)
+	if err := s.Messages().Delete(ctx, q, msgs[0].ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got = commandStats(t, raw)
+	if got["hget"] != 1 || got["zrangebyscore"] != 0 {
+		t.Errorf("a claimed message's delete ran %v, want one HGET (the message, not its claim) and no ZRANGEBYSCORE", got)
+	}
+}

@@ -11,7 +11,6 @@
 local cid, cttl, grace, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local maxCount, dlq, dlqTTL = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local deadLetter = maxCount > 0 and dlq ~= ''
-gc()
 local out = {num(now)}
 local cexp = now + cttl
 local picked, expired = {}, {}
@@ -20,7 +19,8 @@ local picked, expired = {}, {}
 -- queues keep their in-flight messages at the head, so without it each
 -- claim would read them all again. A release, or a renewal that shortens a
 -- claim, removes the hint; time ends it.
-local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx')
+local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx', 'gct')
+gc(hint[1] ~= false, hint[4])
 local from, until_ = '-inf', math.huge
 if hint[2] and tonumber(hint[3]) > now then from, until_ = hint[2], tonumber(hint[3]) end
 local held, moved = true, false -- all scanned so far held (or gone); hint to write

@@ -4,11 +4,11 @@
 -- message that commits later with a smaller marker.
 -- Returns 1 when the queue still has to be indexed, else 0.
 --
--- The hottest script: one HMGET reads what ensure, append, reexpire and
--- unindexed would each read again.
-gc()
-local rec = redis.call('HMGET', REC, 'ctr', 'ix', 'kexp')
+-- The hottest script: one HMGET reads what ensure, append, reexpire,
+-- unindexed and gc would each read again.
+local rec = redis.call('HMGET', REC, 'ctr', 'ix', 'kexp', 'gct')
 if not rec[1] then redis.call('HSET', REC, 'meta', '{}', 'ctr', '0') end
+gc(true, rec[4])
 local pending = 1
 if rec[2] == '1' then pending = 0 end
 local n = tonumber(ARGV[1])

@@ -75,10 +75,22 @@ local function extend(m, cexp, cttl, grace)
 	return false
 end
 
--- gc is the bounded reclamation every write runs: up to 32 expired
--- messages, 8 expired claims and 32 expired dead-letter receipts.
-local function gc()
-	drop(redis.call('ZRANGEBYSCORE', EXP, '-inf', num(now), 'LIMIT', 0, 32))
+-- gc is the bounded reclamation writes run: up to 32 expired messages, 8
+-- expired claims and 32 expired dead-letter receipts. Reads filter by time,
+-- so it only reclaims memory, and it runs once a second per queue while it
+-- keeps up: the record's 'gct' says when it is due next, and a run that
+-- leaves nothing behind sets it a second on; a run that hits a bound leaves
+-- it, so the next write runs it again. A caller that has read the record
+-- passes whether it exists and its gct (false: unset); gct is only written
+-- in an existing record (it must never create a queue).
+local function gc(exists, due)
+	if exists == nil then
+		local r = redis.call('HMGET', REC, 'ctr', 'gct')
+		exists, due = r[1] ~= false, r[2]
+	end
+	if due and tonumber(due) > now then return end
+	local ids = redis.call('ZRANGEBYSCORE', EXP, '-inf', num(now), 'LIMIT', 0, 32)
+	drop(ids)
 	local cids = redis.call('ZRANGEBYSCORE', CLX, '-inf', num(now), 'LIMIT', 0, 8)
 	for _, cid in ipairs(cids) do
 		redis.call('HDEL', CLM, cid)
@@ -86,6 +98,9 @@ local function gc()
 	end
 	local rx = redis.call('ZRANGEBYSCORE', RX, '-inf', num(now), 'LIMIT', 0, 32)
 	if #rx > 0 then redis.call('ZREM', RX, unpack(rx)) end
+	if exists and #ids < 32 and #cids < 8 and #rx < 32 then
+		redis.call('HSET', REC, 'gct', num(now + 1000))
+	end
 end
 
 -- reexpire gives the data keys a Redis expiry at or after the latest
