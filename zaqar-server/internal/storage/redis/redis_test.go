@@ -235,7 +235,8 @@ func commandStats(t *testing.T, raw *goredis.Client) map[string]int {
 // The commands Redis runs for the hot operations, counted (INFO
 // commandstats on a server of the test's own): a post to a queue in use
 // runs no GC scan (it ran a moment ago) and writes one hash entry per
-// message; a consumer's delete of a message it claimed reads no claim.
+// message; a consumer's delete of a message it claimed reads no claim; a
+// claim writes its messages in one command.
 func TestCommandsPerOperation(t *testing.T) {
 	srv := testserver.StartRedis(t, t.TempDir(), 0)
 	s := open(t, srv.URL())
@@ -278,5 +279,22 @@ func TestCommandsPerOperation(t *testing.T) {
 	got = commandStats(t, raw)
 	if got["hget"] != 1 || got["zrangebyscore"] != 0 {
 		t.Errorf("a claimed message's delete ran %v, want one HGET (the message, not its claim) and no ZRANGEBYSCORE", got)
+	}
+
+	five := make([]zaqar.NewMessage, 5)
+	for i := range five {
+		five[i] = zaqar.NewMessage{Body: json.RawMessage(`1`), TTL: time.Hour}
+	}
+	if _, err := s.Messages().Post(ctx, q, five); err != nil {
+		t.Fatal(err)
+	}
+	raw.ConfigResetStat(ctx)
+	if _, msgs, err = s.Claims().Create(ctx, q, storage.ClaimOptions{TTL: time.Minute, Grace: time.Minute, Limit: 5}); err != nil || len(msgs) != 5 {
+		t.Fatalf("claim: %v %v", msgs, err)
+	}
+	got = commandStats(t, raw)
+	// One HSET for the five messages, one for the claim, one for the hint.
+	if got["hset"] != 3 {
+		t.Errorf("a claim of five ran %v, want three HSET", got)
 	}
 }

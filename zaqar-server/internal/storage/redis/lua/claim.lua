@@ -19,7 +19,7 @@ local picked, expired = {}, {}
 -- queues keep their in-flight messages at the head, so without it each
 -- claim would read them all again. A release, or a renewal that shortens a
 -- claim, removes the hint; time ends it.
-local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx', 'gct')
+local hint = redis.call('HMGET', REC, 'ctr', 'ch', 'chx', 'gct', 'kexp')
 gc(hint[1] ~= false, hint[4])
 local from, until_ = '-inf', math.huge
 if hint[2] and tonumber(hint[3]) > now then from, until_ = hint[2], tonumber(hint[3]) end
@@ -44,26 +44,38 @@ end
 drop(expired)
 
 local c = {cexp, cttl, grace}
-local views = {}
+local views, ms, es, dead, outs = {}, {}, {}, {}, {}
 for _, p in ipairs(picked) do
 	local id, m = p[1], p[2]
 	if deadLetter and m[COUNT] >= maxCount then
 		-- Arrives unclaimed, undelayed, and with a fresh life when asked.
 		m[CLAIM], m[CLAIM_EXP], m[DELAY] = '', 0, 0
 		if dlqTTL > 0 then m[TTL], m[EXPIRES] = dlqTTL, now + dlqTTL end
-		drop({id})
-		redis.call('HSET', OUT, id, cmsgpack.pack({dlq, m}))
+		dead[#dead + 1] = id
+		outs[#outs + 1] = id
+		outs[#outs + 1] = cmsgpack.pack({dlq, m})
 	else
 		m[CLAIM], m[CLAIM_EXP], m[COUNT] = cid, cexp, m[COUNT] + 1
-		if extend(m, cexp, cttl, grace) then redis.call('ZADD', EXP, score(m[EXPIRES]), id) end
-		redis.call('HSET', MSG, id, cmsgpack.pack(m))
+		if extend(m, cexp, cttl, grace) then
+			es[#es + 1] = score(m[EXPIRES])
+			es[#es + 1] = id
+		end
+		ms[#ms + 1] = id
+		ms[#ms + 1] = cmsgpack.pack(m)
 		c[#c + 1] = id
 		view(views, id, m)
 	end
 end
+-- One command per structure for the lot.
+if #dead > 0 then
+	drop(dead)
+	each('HSET', OUT, outs)
+end
+each('HSET', MSG, ms)
+each('ZADD', EXP, es)
 if #c > 3 then
 	putc(cid, c)
-	reexpire(cexp + grace) -- nothing added expires later
+	reexpire(cexp + grace, hint[5]) -- nothing added expires later
 	out[2] = num(cexp)
 else
 	out[2] = ''

@@ -4,15 +4,17 @@ local cid = ARGV[1]
 local p = redis.call('HGET', CLM, cid)
 if p then
 	local c = cmsgpack.unpack(p)
-	local freed = 0
+	local freed, ms = 0, {}
 	for i = 4, #c do
 		local m = getm(c[i])
 		if m and m[CLAIM] == cid then
 			m[CLAIM], m[CLAIM_EXP] = '', 0
-			redis.call('HSET', MSG, c[i], cmsgpack.pack(m))
+			ms[#ms + 1] = c[i]
+			ms[#ms + 1] = cmsgpack.pack(m)
 			freed = freed + 1
 		end
 	end
+	each('HSET', MSG, ms)
 	if freed > 0 then redis.call('PUBLISH', REC .. ':wake', freed) end -- as post.lua
 	redis.call('HDEL', CLM, cid)
 	redis.call('ZREM', CLX, cid)

@@ -7,17 +7,21 @@ if not c then return 1 end
 local cexp = now + cttl
 -- Shortened: the claim hint may promise its messages for too long (claim.lua).
 if cexp < c[1] then redis.call('HDEL', REC, 'ch', 'chx') end
-local n = {cexp, cttl, grace}
+local n, ms, es = {cexp, cttl, grace}, {}, {}
 for i = 4, #c do
 	local m = getm(c[i])
 	if m and live(m) and m[CLAIM] == cid and claimed(m) then
 		m[CLAIM_EXP] = cexp
 		extend(m, cexp, cttl, grace)
-		redis.call('HSET', MSG, c[i], cmsgpack.pack(m))
-		redis.call('ZADD', EXP, score(m[EXPIRES]), c[i])
+		ms[#ms + 1] = c[i]
+		ms[#ms + 1] = cmsgpack.pack(m)
+		es[#es + 1] = score(m[EXPIRES])
+		es[#es + 1] = c[i]
 		n[#n + 1] = c[i]
 	end
 end
+each('HSET', MSG, ms)
+each('ZADD', EXP, es)
 putc(cid, n)
 gc()
 reexpire(cexp + grace) -- nothing added expires later

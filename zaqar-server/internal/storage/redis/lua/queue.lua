@@ -19,15 +19,20 @@ local function live(m) return m[EXPIRES] == 0 or m[EXPIRES] > now end
 local function claimed(m) return m[CLAIM] ~= '' and m[CLAIM_EXP] > now end
 local function delayed(m) return m[DELAY] > now end
 
--- drop removes messages from every structure of the queue: three commands
--- per 1,000 of them (unpack's limit is near 8,000).
-local function drop(ids)
-	for i = 1, #ids, 1000 do
-		local j = math.min(i + 999, #ids)
-		redis.call('ZREM', ORD, unpack(ids, i, j))
-		redis.call('ZREM', EXP, unpack(ids, i, j))
-		redis.call('HDEL', MSG, unpack(ids, i, j))
+-- each runs cmd on key with the arguments in list, 1,000 at a time
+-- (unpack's limit is near 8,000); list holds pairs when cmd takes them.
+local function each(cmd, key, list)
+	for i = 1, #list, 1000 do
+		redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
 	end
+end
+
+-- drop removes messages from every structure of the queue: three commands
+-- for the lot, however many there are.
+local function drop(ids)
+	each('ZREM', ORD, ids)
+	each('ZREM', EXP, ids)
+	each('HDEL', MSG, ids)
 end
 
 -- view appends what a reader sees of message id to out: nine fields, the
@@ -175,9 +180,9 @@ local function append(entries, ctr)
 		os[k + 1] = ctr; os[k + 2] = e[1] -- Redis formats integral numbers exactly
 		es[k + 1] = score(exp); es[k + 2] = e[1]
 	end
-	redis.call('HSET', MSG, unpack(ms))
-	redis.call('ZADD', ORD, unpack(os))
-	redis.call('ZADD', EXP, unpack(es))
+	each('HSET', MSG, ms)
+	each('ZADD', ORD, os)
+	each('ZADD', EXP, es)
 	redis.call('HSET', REC, 'ctr', ctr)
 	return latest
 end
