@@ -1,9 +1,11 @@
 package redis
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +113,35 @@ func TestGroupedPostsAndDeletes(t *testing.T) {
 	st, err := s.Messages().Stats(t.Context(), q)
 	if err != nil || st.Total != 0 {
 		t.Fatalf("after the deletes: %+v, %v", st, err)
+	}
+}
+
+// With go-redis's retries on (max_retries), a group of posts sent twice
+// (its reply lost, say) is applied once: the script finds its first id.
+func TestPostRetryAppliedOnce(t *testing.T) {
+	url := storagetest.RequireEnv(t, "ZAQAR_TEST_REDIS_URL")
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s, err := Open(t.Context(), url+sep+"max_retries=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	q := zaqar.QueueRef{Project: "retry-" + rand.Text(), Name: "q"}
+	defer s.Queues().Delete(context.WithoutCancel(t.Context()), q)
+	part := postPart{q, []any{"6d2c6a4e-5b7e-4a53-9f1e-0c4f2f9f6a11", int64(60000), int64(0), "c", "", []byte(`1`)}}
+	for range 2 {
+		if _, err := s.postGroup(t.Context(), []postPart{part}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := s.Messages().List(t.Context(), q, storage.MessageListOptions{Echo: true, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Marker != "1" {
+		t.Fatalf("after the same post twice: %+v, want one message with marker 1", msgs)
 	}
 }

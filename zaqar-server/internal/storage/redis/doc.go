@@ -143,8 +143,8 @@
 // retries are off (max_retries in the uri turns them on): a script whose
 // reply was lost may already have run, and running a claim or a pop twice
 // would hand out messages nobody receives. A post is safe to repeat (its
-// message ids are fresh, and a post whose first id exists is not applied
-// again).
+// message ids are fresh, and with retries on the script checks that its
+// first id is new before applying it).
 //
 // Durability is Redis's: see docs/storage.md for what appendonly, appendfsync
 // and RDB snapshots guarantee.

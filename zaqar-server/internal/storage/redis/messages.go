@@ -23,8 +23,7 @@ func (ms *messageStore) Post(ctx context.Context, ref zaqar.QueueRef, msgs []zaq
 		return []string{}, nil
 	}
 	ids := make([]string, len(msgs))
-	args := make([]any, 0, 1+6*len(msgs))
-	args = append(args, len(msgs))
+	args := make([]any, 0, 6*len(msgs))
 	weight := 0
 	for i, m := range msgs {
 		ids[i] = uuid.NewString()
@@ -46,7 +45,7 @@ const (
 )
 
 // postPart is one request's share of a group of posts: the post script's
-// arguments for its messages alone (the count, then six per message).
+// arguments for its messages (six per message).
 type postPart struct {
 	ref  zaqar.QueueRef
 	args []any
@@ -54,18 +53,16 @@ type postPart struct {
 
 // postGroup appends the messages of parts, in order, in one script call.
 func (s *Store) postGroup(ctx context.Context, parts []postPart) ([]struct{}, error) {
-	args := parts[0].args
-	if len(parts) > 1 {
-		size := 1
-		for _, p := range parts {
-			size += len(p.args) - 1
-		}
-		args = make([]any, 1, size)
-		for _, p := range parts {
-			args = append(args, p.args[1:]...)
-		}
-		args[0] = (len(args) - 1) / 6 // six per message
+	size := 2
+	for _, p := range parts {
+		size += len(p.args)
 	}
+	args := make([]any, 2, size)
+	for _, p := range parts {
+		args = append(args, p.args...)
+	}
+	args[0] = (len(args) - 2) / 6
+	args[1] = flag(s.retries)
 	ref := parts[0].ref
 	unindexed, err := s.runInt(ctx, postScript, queueKeys(ref), args...)
 	if err != nil {

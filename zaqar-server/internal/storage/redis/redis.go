@@ -31,6 +31,9 @@ type Store struct {
 	deletes *combiner[deletePart, int64]
 	// sig holds the long-polling subscriptions (signal.go).
 	sig signals
+	// retries is whether go-redis may send a command again (max_retries):
+	// only then can a post arrive twice, and the post script check for it.
+	retries bool
 }
 
 // Open connects to the Redis deployment uri names (see ParseURI) and checks
@@ -40,7 +43,8 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{rdb: rdb, scripts: rdb}
+	// go-redis reads 0 as its default of three retries; -1 is none.
+	s := &Store{rdb: rdb, scripts: rdb, retries: t.MaxRetries >= 0}
 	s.posts = newCombiner(postGroupLimit, s.postGroup)
 	s.deletes = newCombiner(deleteGroupLimit, s.deleteGroup)
 	if t.Pipeline {

@@ -1,7 +1,7 @@
--- Post: ARGV = n, then per message id, ttl ms, delay ms, client id,
--- checksum, body. Markers are assigned here, inside the one atomic step, so
--- they follow commit order: a reader paging by marker never misses a
--- message that commits later with a smaller marker.
+-- Post: ARGV = n, retry check (0/1), then per message id, ttl ms, delay
+-- ms, client id, checksum, body. Markers are assigned here, inside the one
+-- atomic step, so they follow commit order: a reader paging by marker never
+-- misses a message that commits later with a smaller marker.
 -- Returns 1 when the queue still has to be indexed, else 0.
 --
 -- The hottest script: one HMGET reads what ensure, append, reexpire,
@@ -12,12 +12,14 @@ gc(true, rec[4])
 local pending = 1
 if rec[2] == '1' then pending = 0 end
 local n = tonumber(ARGV[1])
-if n > 0 and redis.call('HEXISTS', MSG, ARGV[2]) == 1 then
+-- Only go-redis's own retries (max_retries) can send a post twice: the
+-- driver asks for the check when they are on.
+if n > 0 and ARGV[2] == '1' and redis.call('HEXISTS', MSG, ARGV[3]) == 1 then
 	return pending -- the same post again (ids are fresh UUIDs): a retry
 end
 local entries = {}
 for i = 0, n - 1 do
-	local a = 2 + i * 6
+	local a = 3 + i * 6
 	local ttl, delay = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
 	local m = {0, now, after(ttl), ttl, after(delay), '', 0, 0, ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]}
 	entries[#entries + 1] = {ARGV[a], m}
