@@ -11,7 +11,7 @@
 // one fdatasync; see wal.go), and a call returns only after the batch
 // holding its change is synced: once a write returns nil it survives
 // kill -9, and concurrent writers share fsyncs. The logged batches reach
-// the bbolt file in one transaction per 8 MiB of log and at Close; Open
+// the bbolt file in one transaction per MiB of log and at Close; Open
 // replays the log into it first. Reads also
 // wait for what they observed to be on disk, so a client is never shown
 // state a crash could take back. Each queue's marker counter is stored with
