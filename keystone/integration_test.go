@@ -170,7 +170,7 @@ func TestKeystoneUnscoped(t *testing.T) {
 func TestKeystoneRevocation(t *testing.T) {
 	k := newRealKeystone(t)
 	cached := k.validator(t, func(c *Config) { c.CacheTTL = time.Minute })
-	clk := &clock{now: time.Now()}
+	clk := testenv.NewClock(time.Now())
 	cached.now = clk.Now
 	token := k.token(t, "DEMO")
 	_, err := cached.Validate(t.Context(), token)

@@ -102,7 +102,7 @@ func (p *proxy) count() int {
 
 // through is a Validator for the service user that reaches Keystone
 // through p, with a settable clock and its log in the returned buffer.
-func (k realKeystone) through(t testing.TB, p *proxy, edit func(*Config)) (*Validator, *clock, *testenv.SyncBuffer) {
+func (k realKeystone) through(t testing.TB, p *proxy, edit func(*Config)) (*Validator, *testenv.Clock, *testenv.SyncBuffer) {
 	t.Helper()
 	buf := &testenv.SyncBuffer{}
 	v := k.validator(t, func(c *Config) {
@@ -112,27 +112,9 @@ func (k realKeystone) through(t testing.TB, p *proxy, edit func(*Config)) (*Vali
 			edit(c)
 		}
 	})
-	c := &clock{now: time.Now()}
+	c := testenv.NewClock(time.Now())
 	v.now = c.Now
 	return v, c, buf
-}
-
-// clock is a settable time source for cache expiry.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func requireNoError(t testing.TB, err error) {

@@ -340,7 +340,7 @@ func TestWaitDeadline(t *testing.T) {
 // TestWaitRecheckSeesDelay: a delayed message becoming visible has no
 // wake-up; the re-check finds it.
 func TestWaitRecheckSeesDelay(t *testing.T) {
-	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testenv.NewClock(time.Unix(1_700_000_000, 0))
 	st := memory.New(memory.WithClock(clock))
 	s := waitService(st, 10*time.Millisecond, nil)
 	q := testQueue()
@@ -349,27 +349,10 @@ func TestWaitRecheckSeesDelay(t *testing.T) {
 	}
 	got := claimWaiting(t.Context(), s, q, 3600)
 	waitUntil(t, "claim waiting", func() bool { return s.WaitStats().Waiting == 1 })
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	if r := result(t, got); len(r.msgs) != 1 {
 		t.Fatalf("claim got %d messages, want the message whose delay ended", len(r.msgs))
 	}
-}
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // TestWaitCaps: past max_waiters or max_waiters_per_project a request
@@ -461,7 +444,7 @@ func (c countingClaims) Create(ctx context.Context, q zaqar.QueueRef, p storage.
 // re-check, one look per round however many wait; when a round finds
 // delayed messages come due, each claimer that gets one wakes the next.
 func TestWaitRecheckShared(t *testing.T) {
-	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testenv.NewClock(time.Unix(1_700_000_000, 0))
 	mem := memory.New(memory.WithClock(clock))
 	s := waitService(mem, 5*time.Millisecond, nil)
 	q := testQueue()
@@ -484,7 +467,7 @@ func TestWaitRecheckShared(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	answered := 0
 	for answered < 3 {
 		select {

@@ -4,32 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"go.etcd.io/bbolt"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // counts opens the closed file at path and counts its records.
 func counts(t *testing.T, path string) (msgs, claims, subs int) {
@@ -95,7 +78,7 @@ func TestReclaim(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), FileName)
-			c := &clock{now: time.Unix(1_700_000_000, 0)}
+			c := testenv.NewClock(time.Unix(1_700_000_000, 0))
 			s, err := Open(ctx, path, WithClock(c))
 			if err != nil {
 				t.Fatal(err)
@@ -109,7 +92,7 @@ func TestReclaim(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c.advance(2 * time.Hour) // claim grace extended some messages to ttl+grace
+			c.Advance(2 * time.Hour) // claim grace extended some messages to ttl+grace
 			tc.work(t, s)
 			if err := s.Close(); err != nil {
 				t.Fatal(err)

@@ -9,28 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zaqar-go/suite/internal/testenv"
 	"github.com/zaqar-go/suite/zaqar-server/internal/storage"
 	"github.com/zaqar-go/suite/zaqar-server/internal/zaqar"
 )
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testenv.Clock { return testenv.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // recorder is a Journal that keeps what it is given.
 type recorder struct {
@@ -76,7 +60,7 @@ func TestReclaim(t *testing.T) {
 	c := newClock()
 	s := New(WithClock(c))
 	post(t, s, ref, 1000, time.Minute)
-	c.advance(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	for range 100 {
 		post(t, s, ref, 1, time.Hour)
 	}
@@ -109,7 +93,7 @@ func TestReclaimOnClaimAndPop(t *testing.T) {
 			s := New(WithClock(c))
 			post(t, s, ref, 500, time.Minute)
 			post(t, s, ref, 1, time.Hour)
-			c.advance(2 * time.Minute)
+			c.Advance(2 * time.Minute)
 			if err := tc.op(s); err != nil {
 				t.Fatal(err)
 			}
@@ -387,7 +371,7 @@ func TestGraceWhenEndingWithClaim(t *testing.T) {
 	if _, _, err := s.Claims().Create(ctx, ref, storage.ClaimOptions{TTL: time.Minute, Grace: time.Hour, Limit: 1}); err != nil {
 		t.Fatal(err)
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	m, err := s.Messages().Get(ctx, ref, ids[0])
 	if err != nil {
 		t.Fatalf("message gone when its claim ended, before the grace: %v", err)

@@ -56,9 +56,9 @@ func TestVolume(t *testing.T) {
 	}
 	want(7, 1)
 
-	clock.advance(90 * time.Second) // b's three messages expire
+	clock.Advance(90 * time.Second) // b's three messages expire
 	want(4, 1)
-	clock.advance(time.Minute) // the claim expires
+	clock.Advance(time.Minute) // the claim expires
 	want(5, 0)
 	if err := s.Queues().Delete(ctx, a); err != nil {
 		t.Fatal(err)
