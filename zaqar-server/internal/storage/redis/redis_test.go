@@ -117,12 +117,7 @@ func TestKeysOutliveTheirData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	opt, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := goredis.NewClient(opt)
-	defer raw.Close()
+	raw := rawClient(t, url)
 	q := zaqar.QueueRef{Project: "ttl-" + strconv.FormatInt(time.Now().UnixNano(), 36), Name: "q"}
 	defer s.Queues().Delete(context.WithoutCancel(ctx), q)
 	tag := "zq:{" + q.Project + "/" + q.Name + "}"
@@ -171,12 +166,7 @@ func TestKeysOutliveTheirData(t *testing.T) {
 // layout; an unmarked database without such keys is marked as layout 2.
 func TestLayoutCheck(t *testing.T) {
 	srv := testserver.StartRedis(t, t.TempDir(), 0)
-	opt, err := goredis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := goredis.NewClient(opt)
-	defer raw.Close()
+	raw := rawClient(t, srv.URL())
 	ctx := t.Context()
 	openErr := func() error {
 		s, err := redis.Open(ctx, srv.URL())
@@ -240,12 +230,7 @@ func commandStats(t *testing.T, raw *goredis.Client) map[string]int {
 func TestCommandsPerOperation(t *testing.T) {
 	srv := testserver.StartRedis(t, t.TempDir(), 0)
 	s := open(t, srv.URL())
-	opt, err := goredis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := goredis.NewClient(opt)
-	defer raw.Close()
+	raw := rawClient(t, srv.URL())
 	ctx := t.Context()
 	q := zaqar.QueueRef{Project: "p", Name: "q"}
 	post := func() {
@@ -298,4 +283,17 @@ func TestCommandsPerOperation(t *testing.T) {
 	if got["hset"] != 3 {
 		t.Errorf("a claim of five ran %v, want three HSET", got)
 	}
+}
+
+// rawClient is a plain go-redis client on url, for looking at the keys
+// and counters behind the store's back; closed with t.
+func rawClient(t *testing.T, url string) *goredis.Client {
+	t.Helper()
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
