@@ -60,8 +60,10 @@ type Poller struct {
 // answer was dropped would hold its messages, unknown, for the claim TTL.
 // A waiting claim ends with ctx, so that a stop is not held up by the
 // wait. The server makes a claim only when it has messages for it; if it
-// does just as the request goes, the answer is lost and the messages come
-// back when the claim expires (at least once, as when a process dies).
+// does just as the request goes, zaqar-server releases the claim at once
+// (its client has gone), and only an answer already on its way is lost:
+// its messages come back when the claim expires (at least once, as when a
+// process dies).
 func (p *Poller) Claim(ctx context.Context, c *gophercloud.ServiceClient, queue string, opts claims.CreateOpts) (zaqarapi.Claim, time.Duration, error) {
 	wait := p.wait(c)
 	var rctx context.Context
