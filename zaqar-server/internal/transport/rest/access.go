@@ -74,7 +74,10 @@ func noteProject(w http.ResponseWriter, project string) {
 
 // access gives the request its id (the x-openstack-request-id header, as
 // Zaqar's oslo middleware does, and the context's request id for logging)
-// and logs the request once answered.
+// and, once answered, logs the request and times it for the metrics. It
+// runs outermost, so that refusals by the other middleware (401, 403, 400)
+// are logged and count under their route too; a request whose handler
+// aborts (http.ErrAbortHandler) is neither.
 func (h *handler) access(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -83,13 +86,16 @@ func (h *handler) access(next http.Handler) http.Handler {
 		aw := accessWriters.Get().(*accessWriter)
 		*aw = accessWriter{ResponseWriter: w}
 		next.ServeHTTP(aw, r.WithContext(logging.WithRequestID(r.Context(), id)))
+		status := aw.status
+		if status == 0 {
+			status = http.StatusOK // nothing written: net/http sends 200
+		}
+		if h.routes != nil {
+			h.routes.lookup(r)(status, time.Since(start))
+		}
 		// Logged with the outer context and the id as an attribute: the
 		// handler then adds nothing, and the record grows once.
 		if ctx := r.Context(); h.log.Enabled(ctx, slog.LevelInfo) {
-			status := aw.status
-			if status == 0 {
-				status = http.StatusOK // nothing written: net/http sends 200
-			}
 			var buf [10]slog.Attr // on the stack: no allocation
 			attrs := append(buf[:0], slog.String("method", r.Method), slog.String("path", r.URL.Path))
 			if r.URL.RawQuery != "" {

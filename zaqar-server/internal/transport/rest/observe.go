@@ -2,7 +2,6 @@ package rest
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -79,48 +78,4 @@ func (t *routeTable) lookup(r *http.Request) recorder {
 		return recs[i]
 	}
 	return t.unmatched[i]
-}
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
-
-// observe times every request, outermost, so that refusals by the other
-// middleware (401, 403, 400) count under their route too. A request whose
-// handler aborts (http.ErrAbortHandler) is not counted.
-func (h *handler) observe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := statusWriters.Get().(*statusWriter)
-		sw.ResponseWriter, sw.status = w, 0
-		next.ServeHTTP(sw, r)
-		status := sw.status
-		if status == 0 {
-			status = http.StatusOK // nothing written: net/http sends 200
-		}
-		*sw = statusWriter{}
-		statusWriters.Put(sw)
-		h.routes.lookup(r)(status, time.Since(start))
-	})
 }

@@ -74,9 +74,6 @@ func New(svc *service.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, limits: svc.Limits(), log: log, admin: opts.AdminMode, pools: opts.AdminMode && opts.Pooling, auth: opts.Authenticate, ident: opts.Identity, failures: &transport.ErrorLog{},
 		bodyTimeout: opts.BodyTimeout, connClosed: opts.ConnClosed}
 	r := chi.NewRouter()
-	if opts.Observe != nil {
-		r.Use(h.observe)
-	}
 	r.Use(h.access, corsHandler(opts.CORS), h.bodyGuard, h.recoverer, h.presigned, h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errNoRoute)
