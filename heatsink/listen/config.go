@@ -148,7 +148,7 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 			}
 		}
 		if r.Webhook != nil {
-			if err := checkURL(r.Webhook.URL); err != nil {
+			if err := yamlfile.CheckHTTPURL(r.Webhook.URL); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "webhook", "url"}, "rule %s: webhook %v", r.Name, err))
 			}
 		}

@@ -1,9 +1,6 @@
 package listen
 
 import (
-	"fmt"
-	"net/url"
-
 	"github.com/zaqar-go/suite/internal/heatevent"
 	"github.com/zaqar-go/suite/internal/match"
 )
@@ -21,16 +18,4 @@ func compileMatch(m Match) (matcher, error) {
 		f{Patterns: m.Reason, Get: func(p heatevent.Payload) string { return p.ResourceStatusReason }},
 		f{Patterns: m.StackID, Get: func(p heatevent.Payload) string { return p.StackID }},
 	)
-}
-
-// checkURL reports a webhook URL that is not http(s) with a host.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("url %q: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q: want http:// or https:// and a host", raw)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package watch
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"time"
@@ -230,7 +229,7 @@ func (c *Config) checkValues(doc yamlfile.Doc) error {
 			}
 		}
 		if r.Webhook != nil {
-			if err := checkURL(r.Webhook.URL); err != nil {
+			if err := yamlfile.CheckHTTPURL(r.Webhook.URL); err != nil {
 				errs = append(errs, doc.Errorf([]any{"rules", i, "webhook", "url"}, "rule %s: webhook %v", r.Name, err))
 			}
 		}
@@ -401,20 +400,6 @@ func globs(ps match.Patterns) error {
 		if _, err := match.Glob(p); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// checkURL reports a webhook URL (before its {placeholders} are filled) that
-// is not http(s) with a host. heatsink's listener checks its webhooks the
-// same way; the two tools share no code for it (neither imports the other).
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("url %q: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q: want http:// or https:// and a host", raw)
 	}
 	return nil
 }

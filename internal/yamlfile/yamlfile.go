@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 
 	"gopkg.in/yaml.v3"
 )
@@ -84,4 +85,17 @@ func (d Doc) Errorf(path []any, format string, args ...any) error {
 		return fmt.Errorf("%s:%d:%d: %s", d.File, n.Line, n.Column, msg)
 	}
 	return fmt.Errorf("%s: %s", d.File, msg)
+}
+
+// CheckHTTPURL reports a URL value (a webhook's, perhaps with {placeholders}
+// still to fill) that is not http(s) with a host.
+func CheckHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("url %q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q: want http:// or https:// and a host", raw)
+	}
+	return nil
 }

@@ -39,3 +39,18 @@ func TestDocErrorf(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHTTPURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://lb.example/register":   true,
+		"http://127.0.0.1:8080/{stack}": true,
+		"ftp://x/y":                     false,
+		"https:///path":                 false,
+		"lb.example/register":           false,
+		"http://[::1":                   false,
+	} {
+		if err := CheckHTTPURL(raw); (err == nil) != ok {
+			t.Errorf("CheckHTTPURL(%q) = %v, want ok %v", raw, err, ok)
+		}
+	}
+}
