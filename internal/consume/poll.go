@@ -127,3 +127,27 @@ func (p *Poller) note(ctx context.Context, queue string, held int8, wait time.Du
 	p.Log.Log(ctx, p.Level, "long polling: the server answered an empty claim at once (Zaqar ignores wait); pausing after empty claims",
 		"queue", queue, "wait", wait, "poll", p.Poll)
 }
+
+// WaitFlag is a --wait flag (a duration): unset, the configuration file's
+// claim.wait holds.
+type WaitFlag struct{ d *time.Duration }
+
+// Set parses the flag's value.
+func (f *WaitFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	f.d = &d
+	return nil
+}
+
+func (f *WaitFlag) String() string {
+	if f == nil || f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+// Value is the wait given, nil when the flag was not set.
+func (f *WaitFlag) Value() *time.Duration { return f.d }

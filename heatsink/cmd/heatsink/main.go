@@ -160,14 +160,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "listen":
 		config := fs.String("config", "listeners.yml", "listeners file")
 		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9107")
-		var wait *time.Duration
-		fs.Func("wait", "long-poll claims: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the listeners file, 20s)",
-			func(s string) error {
-				d, err := time.ParseDuration(s)
-				wait = &d
-				return err
-			})
-		cmd = func() error { return listenCmd(ctx, c, *config, *metrics, wait) }
+		var wait consume.WaitFlag
+		fs.Var(&wait, "wait", "long-poll claims: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the listeners file, 20s)")
+		cmd = func() error { return listenCmd(ctx, c, *config, *metrics, wait.Value()) }
 	case "emit":
 		var e emitFlags
 		fs.StringVar(&e.stack, "stack", "", "stack name, id or name/id")

@@ -106,14 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "run":
 		config := fs.String("config", "hooks.yml", "hooks file")
 		metrics := fs.String("metrics-addr", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9108")
-		var wait *time.Duration
-		fs.Func("wait", "long-poll the queues: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the hooks file, 20s)",
-			func(s string) error {
-				d, err := time.ParseDuration(s)
-				wait = &d
-				return err
-			})
-		cmd = func() error { return runCmd(ctx, c, *config, *metrics, wait) }
+		var wait consume.WaitFlag
+		fs.Var(&wait, "wait", "long-poll the queues: zaqar-server holds an empty claim up to this long, e.g. 20s; 0s: off (default: claim.wait in the hooks file, 20s)")
+		cmd = func() error { return runCmd(ctx, c, *config, *metrics, wait.Value()) }
 	case "validate":
 		config := fs.String("config", "hooks.yml", "hooks file")
 		cmd = func() error {
