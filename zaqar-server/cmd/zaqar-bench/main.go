@@ -28,7 +28,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gophercloud/gophercloud/v2"
 
+	"github.com/zaqar-go/suite/internal/cloud"
 	"github.com/zaqar-go/suite/internal/version"
 )
 
@@ -77,7 +79,7 @@ Scenarios:
     zaqar-bench -endpoint URL -ws-endpoint ws://127.0.0.1:9000 -producers 0 -ws-producers 1 -ws-window 16
   10,000 idle WebSocket connections (watch the server's memory):
     zaqar-bench -endpoint URL -ws-endpoint WSURL -producers 1 -ws-idle 10000 -duration 20s
-  With Keystone: -token, or OS_AUTH_URL and the other OS_* variables set.
+  With Keystone: -token, or the OS_* variables of an openrc file (or OS_CLOUD) set.
 
 After the run, the queues' stats (GET /v2/queues/{q}/stats) tell lost
 messages (acknowledged, never consumed, not on the server) from undrained
@@ -113,7 +115,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.endpoint, "endpoint", "http://127.0.0.1:8888", "Zaqar HTTP endpoint")
 	fs.StringVar(&c.wsEndpoint, "ws-endpoint", "ws://127.0.0.1:9000", "Zaqar WebSocket endpoint")
 	fs.StringVar(&c.project, "project", "bench", "X-Project-ID (ignored by servers using Keystone)")
-	fs.StringVar(&c.token, "token", "", "X-Auth-Token; when empty and OS_AUTH_URL is set, one is obtained from Keystone")
+	fs.StringVar(&c.token, "token", "", "X-Auth-Token; when empty and OS_AUTH_URL or OS_CLOUD is set, one is obtained from Keystone")
 	fs.StringVar(&c.consumerEndpoint, "consumer-endpoint", "", "HTTP endpoint of the consumers and listers (another API node on the same store); default -endpoint")
 	fs.Float64Var(&c.rate, "rate", 0, "messages per second the HTTP producers post together, spread evenly over them (0: as fast as they can)")
 	fs.StringVar(&c.ceiling, "ceiling", "", "URL of a trivial handler (zaqar-bench ceiling-server) to measure first")
@@ -157,13 +159,20 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	if c.token == "" && os.Getenv("OS_AUTH_URL") != "" {
-		tok, err := keystoneToken(ctx)
+	if c.token == "" && (os.Getenv("OS_AUTH_URL") != "" || os.Getenv("OS_CLOUD") != "") {
+		// The OS_* variables of an openrc file (or OS_CLOUD), as the
+		// openstack CLI and the Heat tools read them.
+		cfg, err := cloud.FromEnv(cloud.TLSOptions{})
+		if err == nil {
+			var pc *gophercloud.ProviderClient
+			if pc, err = cloud.Provider(ctx, cfg); err == nil {
+				c.token = pc.Token()
+			}
+		}
 		if err != nil {
-			fmt.Fprintln(stderr, "zaqar-bench: keystone:", err)
+			fmt.Fprintln(stderr, "zaqar-bench:", err)
 			return 1
 		}
-		c.token = tok
 	}
 	rep, err := run(ctx, c)
 	if err != nil {
